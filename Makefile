@@ -1,0 +1,51 @@
+# Two commands: `make run` (serve the demo) and `make test` (the whole suite).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint system-test-deps run-scaled bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed tests/requirements.txt
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+## make run: install, migrate, seed the demo customer, serve on http://$(HOST):$(PORT)/
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  M-Pesa checkout demo: http://$(HOST):$(PORT)/   (log in as demo / demo)"
+	@echo "  Simulator handset:    http://$(HOST):$(PORT)/simulator/   Admin: manage.py createsuperuser"
+	@echo ""
+	PORT=$(PORT) exec $(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
+
+## Debian packages the tests drive for real (a clean CI machine has neither).
+system-test-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run -v 0
+
+## make test: everything, including browser, Redis, PostgreSQL and multi-process tests.
+test: $(VENV)/.test-installed system-test-deps lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-*

@@ -1,0 +1,65 @@
+"""ASGI guard: cap HTTP request bodies before Django buffers them.
+
+Django's ASGI handler spools the whole body before a view runs, and a body without (or with
+an understated) Content-Length is only measured after it has been read. This wrapper refuses
+with 413 as soon as the declared or received size passes the cap for the path.
+"""
+
+from django.conf import settings
+
+JSON_PREFIXES = ("/payments/", "/simulator/")
+
+
+class BodySizeLimit:
+    def __init__(self, app):
+        self.app = app
+
+    def _cap(self, path: str) -> int:
+        if path.startswith(JSON_PREFIXES):
+            return settings.PAYMENTS_MAX_BODY_BYTES
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 65_536
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cap = self._cap(scope.get("path", ""))
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await _too_large(send, 400)
+                if declared > cap:
+                    return await _too_large(send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            size += len(message.get("body", b""))
+            if size > cap:
+                return await _too_large(send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _too_large(send, status: int = 413) -> None:
+    body = b'{"error": "Request body too large.", "fields": {}}' if status == 413 else b'{"error": "Bad Content-Length.", "fields": {}}'
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

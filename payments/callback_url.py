@@ -1,0 +1,43 @@
+"""The callback URL: built in one place, one per payment, authenticated by capability.
+
+Daraja signs nothing (daraja-reference.md §6.1), so the URL carries an HMAC of the payment's
+public id under a server secret. Both path parts are lowercase hex, so none of Daraja's
+forbidden words (mpesa, safaricom, exe, cmd, sql, query; §9.6) can ever appear in them.
+"""
+
+import hashlib
+import hmac
+import uuid
+
+from django.conf import settings
+from django.urls import reverse
+
+TOKEN_HEX_LENGTH = 32
+FORBIDDEN_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
+
+
+def callback_token(public_id: uuid.UUID) -> str:
+    key = settings.PAYMENTS_CALLBACK_SECRET.encode()
+    digest = hmac.new(key, b"stk-callback:" + public_id.hex.encode(), hashlib.sha256)
+    return digest.hexdigest()[:TOKEN_HEX_LENGTH]
+
+
+def verify_callback_token(public_id: uuid.UUID, token: str) -> bool:
+    """Constant-time comparison; case matters (the token we issue is lowercase)."""
+    return hmac.compare_digest(callback_token(public_id).encode(), token.encode())
+
+
+def callback_path(public_id: uuid.UUID) -> str:
+    return reverse(
+        "payments:stk-callback",
+        kwargs={"public_id_hex": public_id.hex, "token": callback_token(public_id)},
+    )
+
+
+def callback_url(public_id: uuid.UUID) -> str:
+    return settings.DARAJA_CALLBACK_BASE_URL.rstrip("/") + callback_path(public_id)
+
+
+def forbidden_words_in(url: str) -> list[str]:
+    lowered = url.lower()
+    return [word for word in FORBIDDEN_WORDS if word in lowered]

@@ -1,0 +1,251 @@
+"""What is paid for (Order, Wallet + LedgerEntry), the Payment itself and raw callbacks.
+
+Amounts are integer shillings everywhere. State lives in ``Payment.status`` and only
+``payments/services.py`` changes it, always with a conditional UPDATE that reports who won.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Wallet(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    balance = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")]
+
+    def __str__(self) -> str:
+        return f"Wallet of {self.user} (KES {self.balance})"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        PAID = "paid", "Paid"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    reference = models.CharField(max_length=12, unique=True)
+    description = models.CharField(max_length=200)
+    amount = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNPAID)
+    paid_by = models.OneToOneField(
+        "Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="order_amount_gte_1")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.description} (KES {self.amount})"
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        INITIATING = "initiating", "Sending prompt"
+        PENDING = "pending", "Waiting for customer"
+        UNKNOWN = "unknown", "Push outcome unknown"
+        EXPIRED = "expired", "Expired (no answer yet)"
+        PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        TIMED_OUT = "timed_out", "Timed out"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected by Daraja"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+
+    class Purpose(models.TextChoices):
+        ORDER = "order", "Order"
+        DEPOSIT = "deposit", "Wallet deposit"
+
+    class Source(models.TextChoices):
+        PUSH = "push", "STK push response"
+        CALLBACK = "callback", "Callback"
+        QUERY = "query", "STK query"
+        EXPIRY = "expiry", "Local deadline"
+        ADMIN = "admin", "Admin"
+
+    # A prompt may be on the customer's phone: one per phone and per order (DB-enforced).
+    LIVE_STATUSES = (Status.INITIATING, Status.PENDING, Status.UNKNOWN)
+    # No final answer yet: callbacks and queries may still settle these.
+    OPEN_STATUSES = (*LIVE_STATUSES, Status.EXPIRED)
+    TERMINAL_STATUSES = (
+        Status.PAID, Status.CANCELLED, Status.TIMED_OUT, Status.FAILED,
+        Status.REJECTED, Status.NEEDS_REVIEW,
+    )  # fmt: skip
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    wallet = models.ForeignKey(
+        Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    phone = models.CharField(max_length=12, help_text="Normalised 2547XXXXXXXX / 2541XXXXXXXX")
+    amount = models.PositiveIntegerField()
+    account_reference = models.CharField(max_length=12)
+    transaction_desc = models.CharField(max_length=13)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.INITIATING, db_index=True
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Increases on every transition")
+    settled_by = models.CharField(max_length=16, choices=Source.choices, blank=True)
+
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    merchant_request_id = models.CharField(max_length=64, blank=True)
+    checkout_request_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Raw ResultCode as received (number or string such as "SFC_IC0003"), and its text.
+    result_code = models.CharField(max_length=32, blank=True)
+    result_desc = models.CharField(max_length=255, blank=True)
+    receipt_number = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    transaction_date = models.DateTimeField(null=True, blank=True)
+    paid_phone = models.CharField(max_length=12, blank=True)
+    # Daraja's synchronous error (rejected pushes) or our transport error.
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    review_reason = models.CharField(max_length=255, blank=True)
+    flagged = models.BooleanField(
+        default=False, help_text="A contradiction was recorded (e.g. failure after paid)"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="Local deadline for an answer")
+
+    # Reconciler bookkeeping: a payment is its own job row (due time + lease).
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    check_attempts = models.PositiveIntegerField(default=0)
+    check_lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="payment_idempotency_key_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(status__in=["initiating", "pending", "unknown"]),
+                name="payment_one_live_prompt_per_phone",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=["initiating", "pending", "unknown"]),
+                name="payment_one_live_prompt_per_order",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=1), name="payment_amount_gte_1"),
+            models.CheckConstraint(
+                condition=(Q(purpose="order", order__isnull=False, wallet__isnull=True))
+                | Q(purpose="deposit", wallet__isnull=False, order__isnull=True),
+                name="payment_pays_for_one_thing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id.hex[:10]} {self.purpose} KES {self.amount} {self.status}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL_STATUSES
+
+
+class LedgerEntry(models.Model):
+    """A wallet credit. At most one per payment, enforced by the database."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="ledger_entry")
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_gt_0")]
+
+    def __str__(self) -> str:
+        return f"+{self.amount} to wallet {self.wallet_id} (payment {self.payment_id})"
+
+
+class CallbackRecord(models.Model):
+    """Every callback that reached the handler, stored raw before it is trusted or parsed."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received (not processed yet)"
+        APPLIED = "applied", "Applied"
+        COMPLETED = "completed", "Completed a query-settled payment"
+        DUPLICATE = "duplicate", "Duplicate (no effect)"
+        CONTRADICTION = "contradiction", "Contradicts final state (flagged)"
+        REVIEW = "review", "Sent to review (mismatch)"
+        ORPHAN = "orphan", "Orphan (unknown payment or CheckoutRequestID)"
+        MALFORMED = "malformed", "Malformed (400)"
+        UNCONFIRMED = "unconfirmed", "Success not confirmed by query"
+        ERROR = "error", "Processing error"
+
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="callbacks"
+    )
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    ip_allowed = models.BooleanField(null=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    body_truncated = models.BooleanField(default=False)
+    checkout_request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    result_code = models.CharField(max_length=32, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
+    detail = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"callback {self.pk} {self.checkout_request_id or '?'} {self.outcome}"
+
+
+class PaymentEvent(models.Model):
+    """The payment's timeline: state changes, Daraja requests and answers, pushes to browsers."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", "State change"
+        PUSH = "push", "STK push request"
+        QUERY = "query", "STK query"
+        CALLBACK = "callback", "Callback"
+        BROADCAST = "broadcast", "Status pushed to browsers"
+        NOTE = "note", "Note"
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(max_length=16, blank=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_status}->{self.to_status} ({self.source})"

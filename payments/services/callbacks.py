@@ -1,0 +1,138 @@
+"""Callbacks: store the raw evidence first (own transaction), then parse and settle.
+
+``callback_process`` is also how an operator replays a stored callback: it is idempotent.
+"""
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.utils import timezone
+
+from ..daraja.client import DarajaClient
+from ..daraja.errors import DarajaError
+from ..daraja.payloads import MalformedCallback, StkResult, parse_stk_callback
+from ..models import CallbackRecord, Payment, PaymentEvent
+from .settle import Applied, payment_apply_result
+
+logger = logging.getLogger("payments")
+O = CallbackRecord.Outcome  # noqa: E741
+KEPT_HEADERS = ("content-type", "content-length", "user-agent", "businessshortcode", "x-forwarded-for")
+
+
+def callback_store(
+    *, public_id: uuid.UUID, body: bytes, headers: dict[str, str], remote_ip: str | None,
+    ip_allowed: bool | None,
+) -> CallbackRecord:  # fmt: skip
+    """Persist what arrived, before it is trusted or parsed (committed on return)."""
+    cap = settings.PAYMENTS_MAX_BODY_BYTES
+    text = body[:cap].decode("utf-8", errors="replace")
+    return CallbackRecord.objects.create(
+        payment=Payment.objects.filter(public_id=public_id).first(),
+        remote_ip=remote_ip,
+        ip_allowed=ip_allowed,
+        headers={k: v[:200] for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+        body=text,
+        body_truncated=len(body) > cap,
+    )
+
+
+def _finish(record: CallbackRecord, outcome: str, detail: str, result: StkResult | None = None) -> None:
+    record.outcome = outcome
+    record.detail = detail[:2000]
+    record.processed_at = timezone.now()
+    fields = ["outcome", "detail", "processed_at"]
+    if result is not None:
+        record.checkout_request_id = result.checkout_request_id[:64]
+        record.result_code = result.result_code[:32]
+        fields += ["checkout_request_id", "result_code"]
+    record.save(update_fields=fields)
+    if record.payment_id:
+        PaymentEvent.objects.create(
+            payment_id=record.payment_id,
+            kind=PaymentEvent.Kind.CALLBACK,
+            source=Payment.Source.CALLBACK,
+            detail={"record": record.pk, "outcome": outcome, "result_code": record.result_code,
+                    "detail": detail[:200]},
+        )  # fmt: skip
+
+
+def _confirm_by_query(payment: Payment, result: StkResult) -> str | None:
+    """DARAJA_CONFIRM_SUCCESS_WITH_QUERY: ask Daraja before trusting an unsigned success.
+
+    Returns None when confirmed; otherwise why not. A final non-success answer is applied at
+    once (a forged success then settles as what really happened)."""
+    try:
+        answer = async_to_sync(DarajaClient().stk_query)(checkout_request_id=result.checkout_request_id)
+    except DarajaError as exc:
+        return f"confirmation query failed: {exc.error_code} {exc.error_message}"
+    if answer.pending:
+        return "confirmation query: still processing"
+    if answer.is_success:
+        return None
+    payment_apply_result(payment=payment, result=answer, source=Payment.Source.QUERY)
+    return f"confirmation query says {answer.result_code}: success not trusted"
+
+
+def callback_process(record: CallbackRecord) -> Applied | None:
+    """Parse and apply one stored callback. Returns None when it changed nothing because it
+    was malformed or an orphan (the record says which)."""
+    try:
+        result = parse_stk_callback(record.body.encode("utf-8"))
+    except MalformedCallback as exc:
+        _finish(record, O.MALFORMED, str(exc))
+        return None
+    payment = record.payment
+    if payment is None:
+        _finish(record, O.ORPHAN, "no payment for this callback URL", result)
+        return None
+    if payment.checkout_request_id and payment.checkout_request_id != result.checkout_request_id:
+        logger.warning(
+            "callback CheckoutRequestID does not match the payment",
+            extra={"event": "callback.orphan", "payment": str(payment.public_id),
+                   "checkout_request_id": result.checkout_request_id[:64]},
+        )  # fmt: skip
+        _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
+        return None
+    if (
+        result.is_success
+        and settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY
+        and payment.status != Payment.Status.PAID
+    ):
+        why_not = _confirm_by_query(payment, result)
+        if why_not:
+            # Nothing released; an open payment is queried again by the reconciler.
+            Payment.objects.filter(pk=payment.pk, status__in=Payment.OPEN_STATUSES).update(
+                next_check_at=timezone.now()
+            )
+            _finish(record, O.UNCONFIRMED, why_not, result)
+            return None
+    shortcode = next((v for k, v in record.headers.items() if k.lower() == "businessshortcode"), None)
+    applied = payment_apply_result(
+        payment=payment, result=result, source=Payment.Source.CALLBACK, shortcode=shortcode
+    )
+    _finish(record, applied.outcome, applied.detail, result)
+    logger.info(
+        "callback %s",
+        applied.outcome,
+        extra={"event": "callback." + applied.outcome, "payment": str(payment.public_id),
+               "checkout_request_id": result.checkout_request_id[:64], "result_code": result.result_code},
+    )  # fmt: skip
+    return applied
+
+
+def callback_replay(record: CallbackRecord) -> CallbackRecord:
+    """Re-run a stored raw callback through the handler as a new record (the original keeps
+    its outcome). Idempotent: a replay of an applied callback is a duplicate."""
+    copy = CallbackRecord.objects.create(
+        payment=record.payment,
+        remote_ip=record.remote_ip,
+        ip_allowed=record.ip_allowed,
+        headers=record.headers,
+        body=record.body,
+        body_truncated=record.body_truncated,
+        replay_of=record,
+    )
+    callback_process(copy)
+    return copy

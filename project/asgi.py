@@ -1,0 +1,33 @@
+"""ASGI entry point: HTTP (Django, body-size guarded) and WebSockets (Channels).
+
+WebSockets pass the Origin check against ALLOWED_HOSTS, then session authentication.
+The background job runner (simulator deliveries, reconciliation) starts here unless
+PAYMENTS_RUN_JOBS_IN_PROCESS=false (then run ``manage.py payments_worker``).
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()  # before importing anything that touches models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from payments.asgi_limits import BodySizeLimit  # noqa: E402
+from payments.jobs import start_in_process_runner  # noqa: E402
+from project.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": BodySizeLimit(django_asgi_app),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+if settings.PAYMENTS_RUN_JOBS_IN_PROCESS:
+    start_in_process_runner(poll_seconds=settings.PAYMENTS_JOB_POLL_SECONDS)

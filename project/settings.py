@@ -1,0 +1,288 @@
+"""Settings: every knob is an environment variable (documented in .env.example and README).
+
+With no environment at all the project runs on an embedded development default: SQLite (WAL),
+the in-memory channel layer, the local-memory cache and the bundled Daraja simulator.
+``DJANGO_DEBUG=false`` selects the production profile, which refuses to start while a secret
+is missing (see ``_require``) and is policed by the ``payments.E…`` system checks.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if env.bool("DJANGO_READ_DOT_ENV", default=True) and (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+PRODUCTION = not DEBUG
+
+# Public sandbox values (daraja-reference.md §8): safe to ship as development defaults only.
+SANDBOX_SHORTCODE = "174379"
+SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+DARAJA_HOSTS = {
+    "sandbox": "https://sandbox.safaricom.co.ke",
+    "production": "https://api.safaricom.co.ke",
+}
+
+_missing: list[str] = []
+
+
+def _require(name: str, dev_default: str) -> str:
+    """A secret: development gets a default, production must set it (collected, then raised)."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if PRODUCTION:
+        _missing.append(name)
+        return ""
+    return dev_default
+
+
+SECRET_KEY = _require("DJANGO_SECRET_KEY", "dev-insecure-" + "x" * 50)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    _missing.append("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Daraja -----------------------------------------------------------------------------
+PORT = env.int("PORT", default=8000)
+_base = env.str("DARAJA_BASE_URL", default="" if PRODUCTION else f"http://127.0.0.1:{PORT}/simulator")
+DARAJA_BASE_URL = DARAJA_HOSTS.get(_base, _base).rstrip("/")
+if not DARAJA_BASE_URL:
+    _missing.append("DARAJA_BASE_URL")
+DARAJA_CONSUMER_KEY = _require("DARAJA_CONSUMER_KEY", "dev-consumer-key")
+DARAJA_CONSUMER_SECRET = _require("DARAJA_CONSUMER_SECRET", "dev-consumer-secret")
+DARAJA_SHORTCODE = _require("DARAJA_SHORTCODE", SANDBOX_SHORTCODE)
+DARAJA_PASSKEY = _require("DARAJA_PASSKEY", SANDBOX_PASSKEY)
+DARAJA_TRANSACTION_TYPE = env.str("DARAJA_TRANSACTION_TYPE", default="CustomerPayBillOnline")
+DARAJA_PARTY_B = env.str("DARAJA_PARTY_B", default="") or DARAJA_SHORTCODE
+DARAJA_CALLBACK_BASE_URL = _require("DARAJA_CALLBACK_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip(
+    "/"
+)
+DARAJA_CONNECT_TIMEOUT = env.float("DARAJA_CONNECT_TIMEOUT", default=5.0)
+DARAJA_READ_TIMEOUT = env.float("DARAJA_READ_TIMEOUT", default=20.0)
+DARAJA_TOKEN_REFRESH_MARGIN = env.int("DARAJA_TOKEN_REFRESH_MARGIN", default=60)
+DARAJA_CONFIRM_SUCCESS_WITH_QUERY = env.bool("DARAJA_CONFIRM_SUCCESS_WITH_QUERY", default=False)
+# daraja-reference.md §6.1: the widely circulated list; both observed sandbox IPs are in it.
+DARAJA_CALLBACK_IPS = env.list(
+    "DARAJA_CALLBACK_IPS",
+    default=[
+        "196.201.214.200", "196.201.214.206", "196.201.213.114", "196.201.214.207",
+        "196.201.214.208", "196.201.213.44", "196.201.212.127", "196.201.212.138",
+        "196.201.212.129", "196.201.212.136", "196.201.212.74", "196.201.212.69",
+    ],
+)  # fmt: skip
+DARAJA_CALLBACK_IP_MODE = env.str("DARAJA_CALLBACK_IP_MODE", default="log" if PRODUCTION else "off")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Payments ---------------------------------------------------------------------------
+PAYMENTS_CALLBACK_SECRET = _require("PAYMENTS_CALLBACK_SECRET", "dev-callback-secret")
+PAYMENTS_MIN_AMOUNT = env.int("PAYMENTS_MIN_AMOUNT", default=1)
+PAYMENTS_MAX_AMOUNT = env.int("PAYMENTS_MAX_AMOUNT", default=250_000)
+PAYMENTS_PIN_WINDOW_SECONDS = env.int("PAYMENTS_PIN_WINDOW_SECONDS", default=60)
+PAYMENTS_EXPIRE_AFTER_SECONDS = env.int("PAYMENTS_EXPIRE_AFTER_SECONDS", default=180)
+PAYMENTS_SUBSCRIBER_LOCK_SECONDS = env.int("PAYMENTS_SUBSCRIBER_LOCK_SECONDS", default=60)
+PAYMENTS_RECONCILE_AFTER_SECONDS = env.int("PAYMENTS_RECONCILE_AFTER_SECONDS", default=90)
+PAYMENTS_RECONCILE_BACKOFF_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_SECONDS", default=30)
+PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS = env.int(
+    "PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS", default=1800
+)
+PAYMENTS_RECONCILE_MAX_AGE_SECONDS = env.int("PAYMENTS_RECONCILE_MAX_AGE_SECONDS", default=86_400)
+PAYMENTS_RUN_JOBS_IN_PROCESS = env.bool("PAYMENTS_RUN_JOBS_IN_PROCESS", default=True)
+PAYMENTS_JOB_POLL_SECONDS = env.float("PAYMENTS_JOB_POLL_SECONDS", default=1.0)
+PAYMENTS_MAX_BODY_BYTES = env.int("PAYMENTS_MAX_BODY_BYTES", default=32_768)
+PAYMENTS_RATE_LIMIT_PER_PHONE = env.str("PAYMENTS_RATE_LIMIT_PER_PHONE", default="5/m")
+PAYMENTS_RATE_LIMIT_PER_USER = env.str("PAYMENTS_RATE_LIMIT_PER_USER", default="10/m")
+PAYMENTS_WS_MAX_PER_USER = env.int("PAYMENTS_WS_MAX_PER_USER", default=5)
+PAYMENTS_WS_MAX_MESSAGES = env.int("PAYMENTS_WS_MAX_MESSAGES", default=20)
+PAYMENTS_WS_RATE_WINDOW_SECONDS = env.float("PAYMENTS_WS_RATE_WINDOW_SECONDS", default=10.0)
+PAYMENTS_HISTORY_PAGE_SIZE = env.int("PAYMENTS_HISTORY_PAGE_SIZE", default=20)
+
+# --- Simulator --------------------------------------------------------------------------
+SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
+SIMULATOR_CALLBACK_DELAY_SECONDS = env.float("SIMULATOR_CALLBACK_DELAY_SECONDS", default=3.0)
+SIMULATOR_PIN_WINDOW_SECONDS = env.float("SIMULATOR_PIN_WINDOW_SECONDS", default=60.0)
+SIMULATOR_CALLBACK_TIMEOUT_SECONDS = env.float("SIMULATOR_CALLBACK_TIMEOUT_SECONDS", default=5.0)
+SIMULATOR_ALLOWED_CALLBACK_HOSTS = env.list(
+    "SIMULATOR_ALLOWED_CALLBACK_HOSTS",
+    default=sorted({"127.0.0.1", "localhost", urlsplit(DARAJA_CALLBACK_BASE_URL).hostname or ""} - {""}),
+)
+SIMULATOR_TOKEN_INVALIDATES_PREVIOUS = env.bool("SIMULATOR_TOKEN_INVALIDATES_PREVIOUS", default=True)
+SIMULATOR_CHECK_TIMESTAMP_FRESHNESS = env.bool("SIMULATOR_CHECK_TIMESTAMP_FRESHNESS", default=False)
+SIMULATOR_QUERY_PENDING_SHAPE = env.str("SIMULATOR_QUERY_PENDING_SHAPE", default="4999")
+SIMULATOR_INCLUDE_BALANCE_ITEM = env.bool("SIMULATOR_INCLUDE_BALANCE_ITEM", default=True)
+
+if _missing:
+    raise ImproperlyConfigured(
+        "Production profile (DJANGO_DEBUG=false) needs these environment variables: "
+        + ", ".join(_missing)
+    )
+
+# --- Django -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "payments",
+    "frontend",
+]
+if SIMULATOR_ENABLED:
+    INSTALLED_APPS.append("simulator")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE: writers queue on the busy timeout instead of failing on lock upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=10.0),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs in a fresh thread context, so persistent connections are
+    # never reused (performance-notes.md §4); a psycopg pool does the reuse instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="redis" if REDIS_URL else "memory")
+if CHANNEL_LAYER == "memory":
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+else:
+    # redis-py 8 defaults socket_timeout to 5 s, which kills idle channels-redis receivers;
+    # max_connections bounds the pool for connect bursts (performance-notes.md, problems 1-2).
+    _layer_host = {
+        "address": REDIS_URL,
+        "socket_timeout": None,
+        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=500),
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": {
+                "redis": "channels_redis.core.RedisChannelLayer",
+                "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            }[CHANNEL_LAYER],
+            "CONFIG": {"hosts": [_layer_host]},
+        }
+    }
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mpx"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATELIMIT_USE_CACHE = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "frontend:orders"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "Africa/Nairobi"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+CSRF_FAILURE_VIEW = "payments.views.csrf_failure"
+
+# --- Production hardening (checked by `manage.py check --deploy`) -------------------------
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask": {"()": "payments.logging.MaskSensitiveFilter"}},
+    "formatters": {
+        "json": {"()": "payments.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["mask"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from frontend.urls import auth_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("payments/", include("payments.urls")),
+    path("", include("payments.ops_urls")),
+    path("", include("frontend.urls")),
+    *auth_urlpatterns,
+]
+if settings.SIMULATOR_ENABLED:
+    urlpatterns.insert(0, path("simulator/", include("simulator.urls")))

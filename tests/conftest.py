@@ -1,0 +1,45 @@
+"""Shared fixtures. Daraja is either the bundled simulator or a real loopback HTTP server
+(pytest-httpserver); our own code is never mocked."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from payments.daraja.config import daraja_get_config
+from payments.models import Order, Wallet
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Every test starts with an empty cache (tokens, rate limits) and fresh Daraja config."""
+    cache.clear()
+    daraja_get_config.cache_clear()
+    yield
+    cache.clear()
+    daraja_get_config.cache_clear()
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", password="pw-alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("bob", password="pw-bob")
+
+
+@pytest.fixture
+def wallet(user):
+    return Wallet.objects.get_or_create(user=user)[0]
+
+
+@pytest.fixture
+def order(user):
+    return Order.objects.create(user=user, reference="ORD1001", description="Coffee", amount=850)
+
+
+@pytest.fixture
+def auth_client(client, user):
+    client.force_login(user)
+    return client

@@ -1,0 +1,18 @@
+"""Test settings: the project's settings with fast hashing, a file-backed SQLite test
+database (threads and subprocesses need a real file) and no in-process job thread."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_READ_DOT_ENV", "false")
+
+from project.settings import *  # noqa: E402,F403
+from project.settings import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PAYMENTS_RUN_JOBS_IN_PROCESS = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"mpx-test-{os.getpid()}.sqlite3")
+    }
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
