@@ -34,7 +34,9 @@ def checkout(request, public_id):
     if order is None:
         raise Http404("No such order")
     latest = selectors.payment_latest_for_order(order=order)
-    config = _page_config(order=str(order.public_id), latest=payment_status_payload(latest) if latest else None)
+    config = _page_config(
+        order=str(order.public_id), latest=payment_status_payload(latest) if latest else None
+    )
     return render(request, "frontend/checkout.html", {"order": order, "config": config})
 
 
@@ -53,9 +55,11 @@ def history(request):
     if status not in Payment.Status.values:
         status = None
     page = selectors.payments_page_for_user(
-        user=request.user, status=status, page=request.GET.get("page", 1),
+        user=request.user,
+        status=status,
+        page=request.GET.get("page", 1),
         per_page=settings.PAYMENTS_HISTORY_PAGE_SIZE,
-    )  # fmt: skip
+    )
     return render(
         request,
         "frontend/history.html",

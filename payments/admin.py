@@ -37,9 +37,18 @@ class CallbackInline(ReadOnlyInline):
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = (
-        "short_id", "created_at", "user", "purpose", "amount", "masked_phone", "status",
-        "result_code", "receipt_number", "settled_by", "flagged",
-    )  # fmt: skip
+        "short_id",
+        "created_at",
+        "user",
+        "purpose",
+        "amount",
+        "masked_phone",
+        "status",
+        "result_code",
+        "receipt_number",
+        "settled_by",
+        "flagged",
+    )
     list_filter = ("status", "purpose", "settled_by", "flagged", "created_at")
     search_fields = ("=public_id", "checkout_request_id", "receipt_number", "phone", "user__username")
     date_hierarchy = "created_at"
@@ -83,8 +92,15 @@ class PaymentAdmin(admin.ModelAdmin):
 @admin.register(CallbackRecord)
 class CallbackRecordAdmin(admin.ModelAdmin):
     list_display = (
-        "pk", "received_at", "payment", "checkout_request_id", "result_code", "outcome", "remote_ip", "replay_of",
-    )  # fmt: skip
+        "pk",
+        "received_at",
+        "payment",
+        "checkout_request_id",
+        "result_code",
+        "outcome",
+        "remote_ip",
+        "replay_of",
+    )
     list_filter = ("outcome", "ip_allowed", "received_at")
     search_fields = ("checkout_request_id", "payment__public_id")
     actions = ("replay",)

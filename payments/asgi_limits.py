@@ -56,10 +56,16 @@ class BodySizeLimit:
 
 
 async def _too_large(send, status: int = 413) -> None:
-    body = b'{"error": "Request body too large.", "fields": {}}' if status == 413 else b'{"error": "Bad Content-Length.", "fields": {}}'
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })  # fmt: skip
+    body = (
+        b'{"error": "Request body too large.", "fields": {}}'
+        if status == 413
+        else b'{"error": "Bad Content-Length.", "fields": {}}'
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -77,18 +77,18 @@ class Payment(models.Model):
     # No final answer yet: callbacks and queries may still settle these.
     OPEN_STATUSES = (*LIVE_STATUSES, Status.EXPIRED)
     TERMINAL_STATUSES = (
-        Status.PAID, Status.CANCELLED, Status.TIMED_OUT, Status.FAILED,
-        Status.REJECTED, Status.NEEDS_REVIEW,
-    )  # fmt: skip
+        Status.PAID,
+        Status.CANCELLED,
+        Status.TIMED_OUT,
+        Status.FAILED,
+        Status.REJECTED,
+        Status.NEEDS_REVIEW,
+    )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
-    )
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     wallet = models.ForeignKey(
         Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
@@ -97,9 +97,7 @@ class Payment(models.Model):
     account_reference = models.CharField(max_length=12)
     transaction_desc = models.CharField(max_length=13)
 
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.INITIATING, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INITIATING, db_index=True)
     version = models.PositiveIntegerField(default=1, help_text="Increases on every transition")
     settled_by = models.CharField(max_length=16, choices=Source.choices, blank=True)
 

@@ -58,4 +58,6 @@ async def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": False, "error": exc.__class__.__name__}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     ok = all(r["ok"] for r in results.values())
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503
+    )

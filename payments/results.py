@@ -147,6 +147,8 @@ def customer_message(payment: Payment) -> CustomerMessage:
         key = payment.error_code
         if "unable to lock subscriber" in payment.error_message.lower():
             key = "lock"
+        elif key.startswith("http.5"):
+            key = "unavailable"
         if key in _BY_ERROR_CODE:
             return _BY_ERROR_CODE[key]
     if payment.status == S.PAID and payment.receipt_number:

@@ -47,9 +47,9 @@ def order_get_for_user(*, user, public_id: uuid.UUID | str) -> Order | None:
 
 def payments_due_for_check(*, now: datetime) -> QuerySet[Payment]:
     """Open payments whose reconciliation time has come (the reconciler's job rows)."""
-    return Payment.objects.filter(
-        status__in=Payment.OPEN_STATUSES, next_check_at__lte=now
-    ).order_by("next_check_at")
+    return Payment.objects.filter(status__in=Payment.OPEN_STATUSES, next_check_at__lte=now).order_by(
+        "next_check_at"
+    )
 
 
 def orders_for_user(*, user) -> QuerySet[Order]:

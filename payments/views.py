@@ -101,14 +101,20 @@ async def initiate(request: HttpRequest) -> JsonResponse:
         return data
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and not (1 <= len(key) <= 64 and key.isascii() and key.isprintable()):
-        return json_error(400, "Invalid Idempotency-Key.", {"idempotency_key": "1-64 printable ASCII characters."})
+        return json_error(
+            400, "Invalid Idempotency-Key.", {"idempotency_key": "1-64 printable ASCII characters."}
+        )
     clean, errors = await sync_to_async(_validate_initiate)(data, user)
     if errors:
         status = 404 if set(errors) == {"order"} else 400
         return json_error(status, "Please correct the highlighted fields.", errors)
-    retry_after = await sync_to_async(initiation_retry_after)(request=request, user=user, phone=clean["phone"], key=key)
+    retry_after = await sync_to_async(initiation_retry_after)(
+        request=request, user=user, phone=clean["phone"], key=key
+    )
     if retry_after:
-        return json_error(429, "Too many payment attempts. Please wait and try again.", retry_after=retry_after)
+        return json_error(
+            429, "Too many payment attempts. Please wait and try again.", retry_after=retry_after
+        )
     try:
         result = await services.payment_initiate(user=user, idempotency_key=key, **clean)
     except services.InitiationRefused as exc:
@@ -123,7 +129,8 @@ async def initiate(request: HttpRequest) -> JsonResponse:
         response["Idempotent-Replayed"] = "true"
         return response
     if payment.status == Payment.Status.REJECTED:
-        busy = payment.error_code.startswith("500.003") or payment.error_code == ""
+        # Daraja busy or unreachable: try later (503); a definite refusal of this request: 502.
+        busy = payment.error_code.startswith(("500.003", "http.5", "unavailable"))
         response = json_error(503 if busy else 502, body["payment"]["message"], {}, **body)
         if busy:
             response["Retry-After"] = "60"
@@ -193,15 +200,20 @@ def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonRe
         return json_error(413, "Request body too large.")
     try:
         record = services.callback_store(
-            public_id=public_id, body=body, headers=dict(request.headers), remote_ip=ip,
+            public_id=public_id,
+            body=body,
+            headers=dict(request.headers),
+            remote_ip=ip,
             ip_allowed=ip_allowed,
-        )  # fmt: skip
+        )
         services.callback_process(record)
     except DatabaseError as exc:
-        logger.error("callback not stored: database unavailable (%s)", exc.__class__.__name__,
-                     extra={"event": "callback.db_error", "payment": str(public_id)})  # fmt: skip
+        logger.error(
+            "callback not stored: database unavailable (%s)",
+            exc.__class__.__name__,
+            extra={"event": "callback.db_error", "payment": str(public_id)},
+        )
         return json_error(503, "Temporarily unavailable.")
     if record.outcome == record.Outcome.MALFORMED:
         return JsonResponse({"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail}, status=400)
     return JsonResponse(ACK)
-

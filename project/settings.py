@@ -6,6 +6,7 @@ the in-memory channel layer, the local-memory cache and the bundled Daraja simul
 is missing (see ``_require``) and is policed by the ``payments.E…`` system checks.
 """
 
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,9 +45,7 @@ def _require(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = _require("DJANGO_SECRET_KEY", "dev-insecure-" + "x" * 50)
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"]
-)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:
     _missing.append("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -63,9 +62,7 @@ DARAJA_SHORTCODE = _require("DARAJA_SHORTCODE", SANDBOX_SHORTCODE)
 DARAJA_PASSKEY = _require("DARAJA_PASSKEY", SANDBOX_PASSKEY)
 DARAJA_TRANSACTION_TYPE = env.str("DARAJA_TRANSACTION_TYPE", default="CustomerPayBillOnline")
 DARAJA_PARTY_B = env.str("DARAJA_PARTY_B", default="") or DARAJA_SHORTCODE
-DARAJA_CALLBACK_BASE_URL = _require("DARAJA_CALLBACK_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip(
-    "/"
-)
+DARAJA_CALLBACK_BASE_URL = _require("DARAJA_CALLBACK_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 DARAJA_CONNECT_TIMEOUT = env.float("DARAJA_CONNECT_TIMEOUT", default=5.0)
 DARAJA_READ_TIMEOUT = env.float("DARAJA_READ_TIMEOUT", default=20.0)
 DARAJA_TOKEN_REFRESH_MARGIN = env.int("DARAJA_TOKEN_REFRESH_MARGIN", default=60)
@@ -74,11 +71,20 @@ DARAJA_CONFIRM_SUCCESS_WITH_QUERY = env.bool("DARAJA_CONFIRM_SUCCESS_WITH_QUERY"
 DARAJA_CALLBACK_IPS = env.list(
     "DARAJA_CALLBACK_IPS",
     default=[
-        "196.201.214.200", "196.201.214.206", "196.201.213.114", "196.201.214.207",
-        "196.201.214.208", "196.201.213.44", "196.201.212.127", "196.201.212.138",
-        "196.201.212.129", "196.201.212.136", "196.201.212.74", "196.201.212.69",
+        "196.201.214.200",
+        "196.201.214.206",
+        "196.201.213.114",
+        "196.201.214.207",
+        "196.201.214.208",
+        "196.201.213.44",
+        "196.201.212.127",
+        "196.201.212.138",
+        "196.201.212.129",
+        "196.201.212.136",
+        "196.201.212.74",
+        "196.201.212.69",
     ],
-)  # fmt: skip
+)
 DARAJA_CALLBACK_IP_MODE = env.str("DARAJA_CALLBACK_IP_MODE", default="log" if PRODUCTION else "off")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
@@ -91,9 +97,7 @@ PAYMENTS_EXPIRE_AFTER_SECONDS = env.int("PAYMENTS_EXPIRE_AFTER_SECONDS", default
 PAYMENTS_SUBSCRIBER_LOCK_SECONDS = env.int("PAYMENTS_SUBSCRIBER_LOCK_SECONDS", default=60)
 PAYMENTS_RECONCILE_AFTER_SECONDS = env.int("PAYMENTS_RECONCILE_AFTER_SECONDS", default=90)
 PAYMENTS_RECONCILE_BACKOFF_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_SECONDS", default=30)
-PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS = env.int(
-    "PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS", default=1800
-)
+PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS", default=1800)
 PAYMENTS_RECONCILE_MAX_AGE_SECONDS = env.int("PAYMENTS_RECONCILE_MAX_AGE_SECONDS", default=86_400)
 PAYMENTS_RUN_JOBS_IN_PROCESS = env.bool("PAYMENTS_RUN_JOBS_IN_PROCESS", default=True)
 PAYMENTS_JOB_POLL_SECONDS = env.float("PAYMENTS_JOB_POLL_SECONDS", default=1.0)
@@ -121,8 +125,7 @@ SIMULATOR_INCLUDE_BALANCE_ITEM = env.bool("SIMULATOR_INCLUDE_BALANCE_ITEM", defa
 
 if _missing:
     raise ImproperlyConfigured(
-        "Production profile (DJANGO_DEBUG=false) needs these environment variables: "
-        + ", ".join(_missing)
+        "Production profile (DJANGO_DEBUG=false) needs these environment variables: " + ", ".join(_missing)
     )
 
 # --- Django -----------------------------------------------------------------------------
@@ -241,6 +244,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:  # files come from the finders; STATIC_ROOT exists only after collectstatic
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 CSRF_FAILURE_VIEW = "payments.views.csrf_failure"

@@ -8,6 +8,8 @@ from django.core.cache import cache
 from payments.daraja.config import daraja_get_config
 from payments.models import Order, Wallet
 
+pytest_plugins = ["tests.helpers.fake_daraja"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_state():

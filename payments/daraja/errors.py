@@ -31,9 +31,12 @@ class DarajaAuthError(DarajaAPIError):
 
 
 class DarajaUnavailable(DarajaError):
-    """The request never reached Daraja (connection refused, DNS, connect timeout)."""
+    """The request never reached Daraja (connection refused, DNS, connect timeout, OAuth)."""
 
     definite = True
+
+    def __init__(self, message: str, *, error_code: str = "unavailable", http_status: int | None = None):
+        super().__init__(message, error_code=error_code, http_status=http_status)
 
 
 class DarajaTimeout(DarajaError):

@@ -8,13 +8,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 PENDING_RESULT_CODE = "4999"  # §4.3 shape A: "The transaction is still under processing"
-_RESULT_CODE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+_RESULT_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,31}$")
 
 
 class MalformedCallback(ValueError):
@@ -163,12 +163,10 @@ def parse_query_response(data: Any) -> StkResult:
 
 
 def _parse_amount(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
+    """§6.2: a JSON number (``1.00``, ``100``). Anything else is not an amount we trust."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
+    amount = Decimal(value)
     return amount if amount.is_finite() else None
 
 

@@ -22,9 +22,13 @@ KEPT_HEADERS = ("content-type", "content-length", "user-agent", "businessshortco
 
 
 def callback_store(
-    *, public_id: uuid.UUID, body: bytes, headers: dict[str, str], remote_ip: str | None,
+    *,
+    public_id: uuid.UUID,
+    body: bytes,
+    headers: dict[str, str],
+    remote_ip: str | None,
     ip_allowed: bool | None,
-) -> CallbackRecord:  # fmt: skip
+) -> CallbackRecord:
     """Persist what arrived, before it is trusted or parsed (committed on return)."""
     cap = settings.PAYMENTS_MAX_BODY_BYTES
     text = body[:cap].decode("utf-8", errors="replace")
@@ -53,9 +57,13 @@ def _finish(record: CallbackRecord, outcome: str, detail: str, result: StkResult
             payment_id=record.payment_id,
             kind=PaymentEvent.Kind.CALLBACK,
             source=Payment.Source.CALLBACK,
-            detail={"record": record.pk, "outcome": outcome, "result_code": record.result_code,
-                    "detail": detail[:200]},
-        )  # fmt: skip
+            detail={
+                "record": record.pk,
+                "outcome": outcome,
+                "result_code": record.result_code,
+                "detail": detail[:200],
+            },
+        )
 
 
 def _confirm_by_query(payment: Payment, result: StkResult) -> str | None:
@@ -90,9 +98,12 @@ def callback_process(record: CallbackRecord) -> Applied | None:
     if payment.checkout_request_id and payment.checkout_request_id != result.checkout_request_id:
         logger.warning(
             "callback CheckoutRequestID does not match the payment",
-            extra={"event": "callback.orphan", "payment": str(payment.public_id),
-                   "checkout_request_id": result.checkout_request_id[:64]},
-        )  # fmt: skip
+            extra={
+                "event": "callback.orphan",
+                "payment": str(payment.public_id),
+                "checkout_request_id": result.checkout_request_id[:64],
+            },
+        )
         _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
         return None
     if (
@@ -116,9 +127,13 @@ def callback_process(record: CallbackRecord) -> Applied | None:
     logger.info(
         "callback %s",
         applied.outcome,
-        extra={"event": "callback." + applied.outcome, "payment": str(payment.public_id),
-               "checkout_request_id": result.checkout_request_id[:64], "result_code": result.result_code},
-    )  # fmt: skip
+        extra={
+            "event": "callback." + applied.outcome,
+            "payment": str(payment.public_id),
+            "checkout_request_id": result.checkout_request_id[:64],
+            "result_code": result.result_code,
+        },
+    )
     return applied
 
 

@@ -158,9 +158,11 @@ def payment_mark_pushed(payment: Payment, accepted: StkPushAccepted) -> Payment:
             next_check_at=now + timedelta(seconds=settings.PAYMENTS_RECONCILE_AFTER_SECONDS),
         )
         PaymentEvent.objects.create(
-            payment=payment, kind=PaymentEvent.Kind.PUSH, source=Payment.Source.PUSH,
+            payment=payment,
+            kind=PaymentEvent.Kind.PUSH,
+            source=Payment.Source.PUSH,
             detail={"accepted": True, "checkout_request_id": accepted.checkout_request_id},
-        )  # fmt: skip
+        )
         payment.pushed_at = now
         payment_transition(payment, allowed_from=[S.INITIATING], to=S.PENDING, source=Payment.Source.PUSH)
     payment.refresh_from_db()
@@ -171,9 +173,11 @@ def payment_mark_rejected(payment: Payment, error: DarajaError) -> Payment:
     """Daraja refused, or was never reached: nothing is on the phone (terminal)."""
     with transaction.atomic():
         PaymentEvent.objects.create(
-            payment=payment, kind=PaymentEvent.Kind.PUSH, source=Payment.Source.PUSH,
+            payment=payment,
+            kind=PaymentEvent.Kind.PUSH,
+            source=Payment.Source.PUSH,
             detail={"accepted": False, "error_code": error.error_code, "error": error.error_message[:200]},
-        )  # fmt: skip
+        )
         payment_transition(
             payment,
             allowed_from=[S.INITIATING],
@@ -194,9 +198,11 @@ def payment_mark_unknown(payment: Payment, error: DarajaError) -> Payment:
     now = timezone.now()
     with transaction.atomic():
         PaymentEvent.objects.create(
-            payment=payment, kind=PaymentEvent.Kind.PUSH, source=Payment.Source.PUSH,
+            payment=payment,
+            kind=PaymentEvent.Kind.PUSH,
+            source=Payment.Source.PUSH,
             detail={"accepted": None, "error": error.error_message[:200]},
-        )  # fmt: skip
+        )
         payment_transition(
             payment,
             allowed_from=[S.INITIATING],
@@ -237,15 +243,22 @@ async def payment_initiate(
         )
     except DarajaError as exc:
         if exc.definite:
-            logger.warning("push refused: %s %s", exc.error_code, exc.error_message,
-                           extra={"event": "push.rejected", **log_extra})  # fmt: skip
+            logger.warning(
+                "push refused: %s %s",
+                exc.error_code,
+                exc.error_message,
+                extra={"event": "push.rejected", **log_extra},
+            )
             payment = await sync_to_async(payment_mark_rejected)(payment, exc)
         else:
-            logger.warning("push outcome unknown: %s", exc.error_message,
-                           extra={"event": "push.unknown", **log_extra})  # fmt: skip
+            logger.warning(
+                "push outcome unknown: %s", exc.error_message, extra={"event": "push.unknown", **log_extra}
+            )
             payment = await sync_to_async(payment_mark_unknown)(payment, exc)
         return InitiateResult(payment=payment, created=True, error=exc)
-    logger.info("push accepted", extra={"event": "push.accepted",
-                "checkout_request_id": accepted.checkout_request_id, **log_extra})  # fmt: skip
+    logger.info(
+        "push accepted",
+        extra={"event": "push.accepted", "checkout_request_id": accepted.checkout_request_id, **log_extra},
+    )
     payment = await sync_to_async(payment_mark_pushed)(payment, accepted)
     return InitiateResult(payment=payment, created=True)

@@ -40,7 +40,9 @@ class Decision:
 
 def _backoff(attempts: int) -> timedelta:
     base = settings.PAYMENTS_RECONCILE_BACKOFF_SECONDS
-    return timedelta(seconds=min(base * 2 ** max(0, attempts - 1), settings.PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS))
+    return timedelta(
+        seconds=min(base * 2 ** max(0, attempts - 1), settings.PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS)
+    )
 
 
 def _reschedule(payment: Payment, attempts: int) -> None:
@@ -53,14 +55,24 @@ def _give_up(payment: Payment) -> Decision:
     reason = "no final answer from Daraja within the reconciliation window"
     with transaction.atomic():
         won = payment_transition(
-            payment, allowed_from=Payment.OPEN_STATUSES, to=S.NEEDS_REVIEW, source=Payment.Source.QUERY,
-            review_reason=reason, next_check_at=None, check_lease_until=None,
-        )  # fmt: skip
+            payment,
+            allowed_from=Payment.OPEN_STATUSES,
+            to=S.NEEDS_REVIEW,
+            source=Payment.Source.QUERY,
+            review_reason=reason,
+            next_check_at=None,
+            check_lease_until=None,
+        )
     logger.error(
-        "ALERT payment needs review: %s", reason,
-        extra={"event": "reconcile.gave_up", "payment": str(payment.public_id),
-               "checkout_request_id": payment.checkout_request_id or "", "phone": mask_phone(payment.phone)},
-    )  # fmt: skip
+        "ALERT payment needs review: %s",
+        reason,
+        extra={
+            "event": "reconcile.gave_up",
+            "payment": str(payment.public_id),
+            "checkout_request_id": payment.checkout_request_id or "",
+            "phone": mask_phone(payment.phone),
+        },
+    )
     return Decision(str(payment.public_id), "review" if won else "skipped", reason)
 
 
@@ -90,17 +102,20 @@ def payment_reconcile(payment: Payment) -> Decision:
         answer = async_to_sync(DarajaClient().stk_query)(checkout_request_id=payment.checkout_request_id)
     except DarajaError as exc:
         PaymentEvent.objects.create(
-            payment=payment, kind=PaymentEvent.Kind.QUERY, source=Payment.Source.QUERY,
+            payment=payment,
+            kind=PaymentEvent.Kind.QUERY,
+            source=Payment.Source.QUERY,
             detail={"error_code": exc.error_code, "error": exc.error_message[:200]},
-        )  # fmt: skip
+        )
         _reschedule(payment, attempts)
-        logger.warning("query failed: %s", exc.error_code,
-                       extra={"event": "reconcile.error", "payment": pid})  # fmt: skip
+        logger.warning("query failed: %s", exc.error_code, extra={"event": "reconcile.error", "payment": pid})
         return Decision(pid, "error", f"{exc.error_code} {exc.error_message}"[:200])
     PaymentEvent.objects.create(
-        payment=payment, kind=PaymentEvent.Kind.QUERY, source=Payment.Source.QUERY,
+        payment=payment,
+        kind=PaymentEvent.Kind.QUERY,
+        source=Payment.Source.QUERY,
         detail={"result_code": answer.result_code, "result_desc": answer.result_desc[:200]},
-    )  # fmt: skip
+    )
     if answer.pending:
         _reschedule(payment, attempts)
         return Decision(pid, "pending", "still processing")
@@ -110,16 +125,25 @@ def payment_reconcile(payment: Payment) -> Decision:
     )
     if answer.is_success:
         _complete_unconfirmed_callbacks(payment)
-    logger.info("reconciled: %s (%s)", applied.outcome, answer.result_code,
-                extra={"event": "reconcile." + applied.outcome, "payment": pid})  # fmt: skip
+    logger.info(
+        "reconciled: %s (%s)",
+        applied.outcome,
+        answer.result_code,
+        extra={"event": "reconcile." + applied.outcome, "payment": pid},
+    )
     return Decision(pid, "settled", f"{answer.result_code}: {applied.outcome}")
 
 
 def payments_reconcile_due(*, limit: int = 20) -> int:
     """Job source: claim payments whose check is due and reconcile each."""
     due = Payment.objects.filter(status__in=Payment.OPEN_STATUSES, next_check_at__isnull=False)
-    ids = claim_due(due, due_field="next_check_at", lease_field="check_lease_until",
-                    lease_seconds=LEASE_SECONDS, limit=limit)  # fmt: skip
+    ids = claim_due(
+        due,
+        due_field="next_check_at",
+        lease_field="check_lease_until",
+        lease_seconds=LEASE_SECONDS,
+        limit=limit,
+    )
     for payment in Payment.objects.filter(pk__in=ids):
         payment_reconcile(payment)
     return len(ids)

@@ -54,9 +54,11 @@ def _success_problems(payment: Payment, result: StkResult, shortcode: str | None
 
 
 def _flag(payment: Payment, reason: str, source: str) -> None:
-    """Record a contradiction on a payment without changing its status."""
+    """Record a contradiction on a payment without changing its status (reasons accumulate)."""
+    current = Payment.objects.filter(pk=payment.pk).values_list("review_reason", flat=True).get()
+    combined = "; ".join(r for r in (current, reason) if r)[:255]
     Payment.objects.filter(pk=payment.pk).update(
-        flagged=True, review_reason=reason[:255], updated_at=timezone.now()
+        flagged=True, review_reason=combined, updated_at=timezone.now()
     )
     PaymentEvent.objects.create(
         payment=payment, kind=PaymentEvent.Kind.NOTE, source=source, detail={"flag": reason}
@@ -134,9 +136,12 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         if result.phone and result.phone != payment.phone:
             logger.warning(
                 "paid from a different phone",
-                extra={"event": "payment.phone_mismatch", "payment": str(payment.public_id),
-                       "phone": mask_phone(result.phone)},
-            )  # fmt: skip
+                extra={
+                    "event": "payment.phone_mismatch",
+                    "payment": str(payment.public_id),
+                    "phone": mask_phone(result.phone),
+                },
+            )
         return Applied(O.APPLIED, f"{previous} -> paid", payment)
 
     payment.refresh_from_db()
@@ -148,7 +153,9 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
             source=source,
             review_reason=f"{source} says paid after {payment.status}",
         )
-        return Applied(O.CONTRADICTION if won else O.DUPLICATE, f"{source} success vs {payment.status}", payment)
+        return Applied(
+            O.CONTRADICTION if won else O.DUPLICATE, f"{source} success vs {payment.status}", payment
+        )
     if not result.receipt_number or result.receipt_number == payment.receipt_number:
         return Applied(O.DUPLICATE, "already paid", payment)
     if payment.receipt_number is None:
@@ -162,9 +169,11 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         )
         if done:
             PaymentEvent.objects.create(
-                payment=payment, kind=PaymentEvent.Kind.NOTE, source=source,
+                payment=payment,
+                kind=PaymentEvent.Kind.NOTE,
+                source=source,
                 detail={"completed": "receipt added to a query-settled payment"},
-            )  # fmt: skip
+            )
             broadcast_after_commit(payment.pk)
             return Applied(O.COMPLETED, "receipt added", payment)
         return Applied(O.DUPLICATE, "already completed", payment)
@@ -244,6 +253,8 @@ def payment_mark_reviewed(*, payment: Payment, note: str = "") -> None:
         reviewed_at=timezone.now(), flagged=False, updated_at=timezone.now()
     )
     PaymentEvent.objects.create(
-        payment=payment, kind=PaymentEvent.Kind.NOTE, source=Payment.Source.ADMIN,
+        payment=payment,
+        kind=PaymentEvent.Kind.NOTE,
+        source=Payment.Source.ADMIN,
         detail={"reviewed": note[:200]},
-    )  # fmt: skip
+    )

@@ -37,7 +37,11 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.05, message: st
 
 
 def server_env(*, port: int, db_path: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DARAJA_", "SIMULATOR_", "PAYMENTS_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DARAJA_", "SIMULATOR_", "PAYMENTS_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="project.settings",
         DJANGO_READ_DOT_ENV="false",
@@ -77,8 +81,11 @@ class DaphneServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "project.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self._log = log
 
         def healthy():

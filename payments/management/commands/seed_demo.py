@@ -37,7 +37,12 @@ class Command(BaseCommand):
             # Everything was paid in an earlier session: add a fresh order to try again.
             count = Order.objects.filter(user=user).count() + 1
             Order.objects.create(
-                user=user, reference=f"DEMO{user.pk}{count:04d}"[:12], description="Chapati flour, 2 kg", amount=230
+                user=user,
+                reference=f"DEMO{user.pk}{count:04d}"[:12],
+                description="Chapati flour, 2 kg",
+                amount=230,
             )
             made += 1
-        self.stdout.write(f"Demo customer '{username}' ready ({'created' if created else 'existing'}; {made} new orders).")
+        self.stdout.write(
+            f"Demo customer '{username}' ready ({'created' if created else 'existing'}; {made} new orders)."
+        )

@@ -1,0 +1,58 @@
+"""GET /payments/<id>/ (owner only) and GET /payments/ (history)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from payments import services
+from tests.factories import callback_result, make_payment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_owner_sees_the_status_payload(auth_client, user):
+    payment = make_payment(user, amount=75)
+    response = auth_client.get(f"/payments/{payment.public_id}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["payment"]["status"] == "pending" and body["payment"]["amount"] == 75
+    assert body["payment"]["version"] == 2 and body["ws_url"].endswith(f"{payment.public_id}/")
+
+
+def test_other_users_and_anonymous_get_404(client, user, other_user):
+    """S18: 404, not 403: no existence leak."""
+    payment = make_payment(user)
+    assert client.get(f"/payments/{payment.public_id}/").status_code == 404
+    client.force_login(other_user)
+    assert client.get(f"/payments/{payment.public_id}/").status_code == 404
+
+
+def test_staff_can_look(client, user):
+    staff = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    payment = make_payment(user)
+    client.force_login(staff)
+    assert client.get(f"/payments/{payment.public_id}/").status_code == 200
+
+
+def test_history_paginates_and_filters(auth_client, user, settings):
+    settings.PAYMENTS_HISTORY_PAGE_SIZE = 3
+    payments = [make_payment(user, amount=10 + i) for i in range(5)]
+    for p in payments[:2]:
+        services.payment_apply_result(payment=p, result=callback_result(p), source="callback")
+    first = auth_client.get("/payments/").json()
+    assert (first["count"], first["pages"], first["page"]) == (5, 2, 1)
+    assert [r["amount"] for r in first["results"]] == [14, 13, 12]
+    second = auth_client.get("/payments/?page=2").json()
+    assert [r["amount"] for r in second["results"]] == [11, 10]
+    paid = auth_client.get("/payments/?status=paid").json()
+    assert {r["status"] for r in paid["results"]} == {"paid"} and paid["count"] == 2
+    assert auth_client.get("/payments/?status=bogus").status_code == 400
+
+
+def test_history_shows_only_my_payments(client, user, other_user):
+    make_payment(user)
+    client.force_login(other_user)
+    assert client.get("/payments/").json()["count"] == 0
+
+
+def test_history_needs_login(client):
+    assert client.get("/payments/").status_code == 401

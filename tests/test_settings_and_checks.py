@@ -1,0 +1,112 @@
+"""Production profile: refuses to start without secrets; checks police dev conveniences
+(S5, S21, S22, S23, F25); dependency floors (S24); one CSRF-exempt view (S16)."""
+
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+from django.core.checks import run_checks
+from django.urls import URLPattern, URLResolver, get_resolver
+from packaging.version import Version
+
+from tests.helpers.procs import ROOT
+
+PROD_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_READ_DOT_ENV": "false",
+    "DJANGO_SECRET_KEY": "k3y-" + "Zx9#Qw8!Lm7$Np6%" * 4,
+    "DJANGO_ALLOWED_HOSTS": "shop.example.co.ke",
+    "DARAJA_BASE_URL": "sandbox",
+    "DARAJA_CONSUMER_KEY": "dummy-key",
+    "DARAJA_CONSUMER_SECRET": "dummy-secret",
+    "DARAJA_SHORTCODE": "600123",
+    "DARAJA_PASSKEY": "dummy-passkey",
+    "DARAJA_CALLBACK_BASE_URL": "https://shop.example.co.ke",
+    "PAYMENTS_CALLBACK_SECRET": "dummy-callback-secret",
+    "REDIS_URL": "redis://127.0.0.1:6399/0",
+}
+
+
+def run(args, env):
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_secrets():
+    """S23: every missing secret is named, none is defaulted."""
+    env = {k: v for k, v in PROD_ENV.items() if k not in ("DARAJA_CONSUMER_SECRET", "DARAJA_PASSKEY")}
+    done = run(["manage.py", "check"], env)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr
+    assert "DARAJA_CONSUMER_SECRET" in done.stderr and "DARAJA_PASSKEY" in done.stderr
+    assert "DJANGO_SECRET_KEY" not in done.stderr.split("needs these environment variables:")[-1]
+
+
+def test_check_deploy_is_clean_in_production_with_dummy_secrets():
+    """S22."""
+    done = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PROD_ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_production_flags_the_simulator_and_memory_layer():
+    env = {**PROD_ENV, "DARAJA_BASE_URL": "http://127.0.0.1:8000/simulator", "SIMULATOR_ENABLED": "true"}
+    env.pop("REDIS_URL")
+    done = run(["manage.py", "check"], env)
+    assert done.returncode != 0
+    for check_id in ("payments.E001", "payments.E002", "payments.E006"):
+        assert check_id in done.stderr
+
+
+def _ids(**overrides):
+    from django.test import override_settings
+
+    with override_settings(DEBUG=False, **overrides):
+        return {message.id for message in run_checks() if message.id and message.id.startswith("payments.")}
+
+
+def test_checks_in_process(settings):
+    memory = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    redis = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert "payments.E002" in _ids(CHANNEL_LAYERS=memory)  # F25
+    assert "payments.E003" in _ids(ALLOWED_HOSTS=["*"], CHANNEL_LAYERS=redis)  # S5
+    assert "payments.E005" in _ids(DARAJA_CALLBACK_BASE_URL="http://shop.example")
+    assert "payments.E006" in _ids(SIMULATOR_ENABLED=True)  # S21
+    assert "payments.W001" in _ids(DARAJA_CALLBACK_IP_MODE="off")
+    assert "payments.E004" in _ids(DARAJA_CALLBACK_BASE_URL="https://mpesa-shop.example")
+    assert not {"payments.E003", "payments.E002"} & _ids(
+        ALLOWED_HOSTS=["shop.example"], CHANNEL_LAYERS=redis, SIMULATOR_ENABLED=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("package", "floor"),
+    [("django", "5.2.14"), ("daphne", "4.2.2"), ("channels", "4.3"), ("channels-redis", "4.3")],
+)
+def test_dependency_floors(package, floor):
+    """S24."""
+    assert Version(version(package)) >= Version(floor)
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, entry.namespace or namespace)
+        elif isinstance(entry, URLPattern):
+            yield namespace, entry
+
+
+def test_only_the_callback_view_is_csrf_exempt(client):
+    """S16. The simulator (a Daraja double, off in production, answering Daraja-style
+    clients that send no CSRF token) is outside the product and excluded."""
+    exempt = [
+        (ns, p.name)
+        for ns, p in _walk(get_resolver().url_patterns)
+        if ns != "simulator" and getattr(p.callback, "csrf_exempt", False)
+    ]
+    assert exempt == [("payments", "stk-callback")]
+    path = "/payments/callbacks/" + "0" * 32 + "/" + "0" * 32 + "/"
+    assert client.get(path).status_code == 405
