@@ -7,6 +7,7 @@ unseen; frames carry ``version`` so the page drops anything older than what it s
 Refusals happen before accept (the handshake is rejected with HTTP 403): anonymous, not
 the owner, unknown payment, too many sockets for this user, channel layer unreachable.
 Close codes after accept:
+  1011  the channel layer (Redis) failed under an open socket: reconnect (with backoff)
   4008  frame too large, binary, or not JSON (policy violation)
   4029  more than PAYMENTS_WS_MAX_MESSAGES frames within PAYMENTS_WS_RATE_WINDOW_SECONDS
 Inbound frames: ``{"type": "ping"}`` → ``{"type": "pong"}``; ``{"type": "resync"}`` → a new
@@ -21,12 +22,15 @@ from collections import defaultdict, deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .realtime import EVENT_TYPE, payment_group_name, payment_status_payload
 from .selectors import payment_get_for_user
 
 logger = logging.getLogger("payments.ws")
 
+CLOSE_LAYER_DOWN = 1011
 CLOSE_POLICY = 4008
 CLOSE_RATE = 4029
 MAX_FRAME_BYTES = 1024
@@ -44,6 +48,19 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
 
     group: str | None = None
     user_id: int | None = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
+            # Redis went away under an open socket: close it so the page reconnects and
+            # resyncs from the database once the layer is back.
+            logger.warning("channel layer failed: %r", exc, extra={"event": "ws.layer_down"})
+            try:
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_DOWN})
+            except Exception:  # the socket may already be gone
+                pass
+            await self.disconnect(CLOSE_LAYER_DOWN)
 
     async def connect(self):
         user = self.scope.get("user")

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from project.layers import channel_layer_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -194,25 +196,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="redis" if REDIS_URL else "memory")
-if CHANNEL_LAYER == "memory":
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-else:
-    # redis-py 8 defaults socket_timeout to 5 s, which kills idle channels-redis receivers;
-    # max_connections bounds the pool for connect bursts (performance-notes.md, problems 1-2).
-    _layer_host = {
-        "address": REDIS_URL,
-        "socket_timeout": None,
-        "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=500),
-    }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": {
-                "redis": "channels_redis.core.RedisChannelLayer",
-                "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            }[CHANNEL_LAYER],
-            "CONFIG": {"hosts": [_layer_host]},
-        }
-    }
+CHANNEL_LAYERS = channel_layer_config(
+    REDIS_URL, kind=CHANNEL_LAYER, max_connections=env.int("REDIS_MAX_CONNECTIONS", default=500)
+)
 
 if REDIS_URL:
     CACHES = {

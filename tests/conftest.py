@@ -45,3 +45,29 @@ def order(user):
 def auth_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the session (flushed per test by ``redis``)."""
+    from tests.helpers.redis import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server):
+    redis_server.flush()
+    return redis_server
+
+
+@pytest.fixture
+def redis_own(tmp_path):
+    """A redis-server of this test alone: it may be killed and restarted."""
+    from tests.helpers.redis import RedisServer
+
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.kill()

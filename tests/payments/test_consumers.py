@@ -1,0 +1,193 @@
+"""ws/payments/<id>/ through the real ASGI stack (origin check + session auth + consumer)."""
+
+import asyncio
+import json
+
+import msgpack
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from payments import services
+from payments.consumers import CLOSE_POLICY, CLOSE_RATE
+from payments.realtime import payment_group_name, status_event
+from project.asgi import application
+from tests.factories import callback_result, make_payment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def communicator(payment, user=None, origin=ORIGIN):
+    cookie = (b"cookie", await database_sync_to_async(session_cookie)(user)) if user else None
+    headers = [h for h in (origin, cookie) if h]
+    return WebsocketCommunicator(application, f"/ws/payments/{payment.public_id}/", headers=headers)
+
+
+@database_sync_to_async
+def settle(payment, code=0):
+    return services.payment_apply_result(
+        payment=payment, result=callback_result(payment, code=code), source="callback"
+    )
+
+
+def members(payment) -> set:
+    return set(get_channel_layer().groups.get(payment_group_name(payment.public_id), {}))
+
+
+async def test_snapshot_on_connect_then_push_on_callback(user):
+    payment = await database_sync_to_async(make_payment)(user, amount=120)
+    ws = await communicator(payment, user)
+    connected, _ = await ws.connect()
+    assert connected
+    snapshot = await ws.receive_json_from(timeout=5)
+    assert snapshot["type"] == "payment.status" and snapshot["snapshot"] is True
+    assert snapshot["payment"]["status"] == "pending" and snapshot["payment"]["amount"] == 120
+    await settle(payment)
+    frame = await ws.receive_json_from(timeout=5)
+    assert frame["payment"]["status"] == "paid" and frame["payment"]["receipt"]
+    assert frame["payment"]["version"] > snapshot["payment"]["version"]
+    assert frame["payment"]["wallet_balance"] == 120
+    await ws.disconnect()
+
+
+async def test_other_user_is_refused_and_hears_nothing(user, other_user):
+    """S1."""
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, other_user)
+    connected, _ = await ws.connect()
+    assert not connected
+    assert members(payment) == set()
+
+
+async def test_anonymous_is_refused(user):
+    """S2."""
+    payment = await database_sync_to_async(make_payment)(user)
+    connected, _ = await (await communicator(payment, None)).connect()
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [(b"origin", b"https://evil.example"), (b"origin", b"null"), None, (b"origin", b"http://sub.127.0.0.1")],
+)
+async def test_cross_origin_is_refused(user, origin):
+    """S4."""
+    payment = await database_sync_to_async(make_payment)(user)
+    connected, _ = await (await communicator(payment, user, origin=origin)).connect()
+    assert not connected and members(payment) == set()
+
+
+async def test_staff_may_watch(user):
+    from django.contrib.auth import get_user_model
+
+    staff = await database_sync_to_async(get_user_model().objects.create_user)(
+        "ops", password="x", is_staff=True
+    )
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, staff)
+    assert (await ws.connect())[0]
+    await ws.disconnect()
+
+
+async def test_ping_resync_and_unknown_messages(user, other_user):
+    """S6: a client cannot pick another group; unknown types change nothing."""
+    payment = await database_sync_to_async(make_payment)(user)
+    stranger = await database_sync_to_async(make_payment)(other_user)
+    ws = await communicator(payment, user)
+    await ws.connect()
+    await ws.receive_json_from(timeout=5)
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from(timeout=5) == {"type": "pong"}
+    await ws.send_json_to({"type": "resync"})
+    again = await ws.receive_json_from(timeout=5)
+    assert again["snapshot"] and again["payment"]["public_id"] == str(payment.public_id)
+    await ws.send_json_to({"type": "subscribe", "payment": str(stranger.public_id)})
+    assert (await ws.receive_json_from(timeout=5))["type"] == "error"
+    assert members(stranger) == set()
+    await ws.disconnect()
+
+
+async def test_oversize_and_binary_frames_close_the_socket(user):
+    """S8."""
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, user)
+    await ws.connect()
+    await ws.receive_json_from(timeout=5)
+    await ws.send_to(text_data="x" * 65536)
+    assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_POLICY}
+    ws2 = await communicator(payment, user)
+    await ws2.connect()
+    await ws2.receive_json_from(timeout=5)
+    await ws2.send_to(bytes_data=b"\x00\x01")
+    assert await ws2.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_POLICY}
+
+
+async def test_flood_is_closed_with_4029(user, settings):
+    """S7."""
+    settings.PAYMENTS_WS_MAX_MESSAGES = 20
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, user)
+    await ws.connect()
+    await ws.receive_json_from(timeout=5)
+    for _ in range(21):
+        await ws.send_json_to({"type": "ping"})
+    outputs = [await ws.receive_output(timeout=5) for _ in range(21)]
+    assert outputs[-1] == {"type": "websocket.close", "code": CLOSE_RATE}
+    assert all(json.loads(o["text"]) == {"type": "pong"} for o in outputs[:-1])
+
+
+async def test_per_user_connection_limit(user, settings):
+    """S9: the limit is per process; the 3rd socket is refused while two are open."""
+    settings.PAYMENTS_WS_MAX_PER_USER = 2
+    payment = await database_sync_to_async(make_payment)(user)
+    first, second, third = [await communicator(payment, user) for _ in range(3)]
+    assert (await first.connect())[0] and (await second.connect())[0]
+    assert not (await third.connect())[0]
+    await first.disconnect()
+    fourth = await communicator(payment, user)
+    assert (await fourth.connect())[0]
+    await second.disconnect()
+    await fourth.disconnect()
+
+
+async def test_group_is_discarded_on_disconnect(user):
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, user)
+    await ws.connect()
+    assert len(members(payment)) == 1
+    await ws.disconnect()
+    assert members(payment) == set()
+
+
+async def test_many_subscribers_receive_only_their_own_update(user):
+    """L7 (in-memory layer; the Redis variant is in test_consumers_redis.py)."""
+    payments = [await database_sync_to_async(make_payment)(user) for _ in range(20)]
+    sockets = [await communicator(p, user) for p in payments]
+    from django.test import override_settings
+
+    with override_settings(PAYMENTS_WS_MAX_PER_USER=100):
+        for ws in sockets:
+            assert (await ws.connect())[0]
+            await ws.receive_json_from(timeout=5)
+        await asyncio.gather(*(settle(p) for p in payments))
+        for p, ws in zip(payments, sockets, strict=True):
+            frame = await ws.receive_json_from(timeout=5)
+            assert frame["payment"]["public_id"] == str(p.public_id)
+            assert await ws.receive_nothing(timeout=0.05)
+            await ws.disconnect()
+
+
+def test_payload_survives_msgpack_like_channels_redis(db, user):
+    payment = make_payment(user)
+    event = status_event(payment)
+    assert msgpack.unpackb(msgpack.packb(event)) == event
+    assert json.loads(json.dumps(event)) == event

@@ -1,0 +1,167 @@
+"""The live path on a real redis-server (channels-redis, msgpack): delivery, isolation, and
+what happens when Redis dies (F1-F4, L7, the redis-py 8 idle-socket trap)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import override_settings
+
+from payments.models import LedgerEntry, Payment, Wallet
+from project.layers import channel_layer_config
+from tests.factories import callback_body, dumps, make_payment
+from tests.helpers.logs import dump
+from tests.payments.test_consumers import communicator, settle
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+
+
+def on_redis(server, **config):
+    return override_settings(
+        CHANNEL_LAYERS=channel_layer_config(server.url, **config), PAYMENTS_WS_MAX_PER_USER=500
+    )
+
+
+async def test_push_through_redis(redis, user):
+    with on_redis(redis):
+        payment = await database_sync_to_async(make_payment)(user, amount=33)
+        ws = await communicator(payment, user)
+        assert (await ws.connect())[0]
+        assert (await ws.receive_json_from(timeout=5))["payment"]["status"] == "pending"
+        await settle(payment)
+        frame = await ws.receive_json_from(timeout=5)
+        assert frame["payment"]["status"] == "paid" and frame["payment"]["amount"] == 33
+        await ws.disconnect()
+
+
+async def test_pubsub_layer_works_too(redis, user):
+    with on_redis(redis, kind="redis-pubsub"):
+        payment = await database_sync_to_async(make_payment)(user)
+        ws = await communicator(payment, user)
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=5)
+        await settle(payment, code=1032)
+        assert (await ws.receive_json_from(timeout=5))["payment"]["status"] == "cancelled"
+        await ws.disconnect()
+
+
+async def test_many_subscribers_receive_only_their_own_update(redis, user):
+    """L7: 100 sockets, 100 callbacks, each socket hears exactly its own payment."""
+    with on_redis(redis):
+        payments = [await database_sync_to_async(make_payment)(user) for _ in range(100)]
+        sockets = [await communicator(p, user) for p in payments]
+        connected = await asyncio.gather(*(ws.connect() for ws in sockets))
+        assert all(ok for ok, _ in connected)
+        for ws in sockets:
+            await ws.receive_json_from(timeout=5)
+        for p in payments:
+            await settle(p)
+        for p, ws in zip(payments, sockets, strict=True):
+            frame = await ws.receive_json_from(timeout=5)
+            assert frame["payment"]["public_id"] == str(p.public_id)
+            assert frame["payment"]["status"] == "paid"
+        assert all(await asyncio.gather(*(ws.receive_nothing(timeout=0.1) for ws in sockets)))
+        await asyncio.gather(*(ws.disconnect() for ws in sockets))
+
+
+def test_redis_down_during_callback_still_settles_once(redis_own, user, client, caplog):
+    """F1: HTTP 200, paid and credited once, a warning (no traceback to Daraja)."""
+    with on_redis(redis_own):
+        payment = make_payment(user, amount=80)
+        redis_own.kill()
+        from payments.callback_url import callback_path
+
+        response = client.post(
+            callback_path(payment.public_id),
+            data=dumps(callback_body(payment)),
+            content_type="application/json",
+        )
+        assert response.status_code == 200 and response.json()["ResultCode"] == 0
+        assert Payment.objects.get(pk=payment.pk).status == "paid"
+        assert Wallet.objects.get(user=user).balance == 80 and LedgerEntry.objects.count() == 1
+        assert "status push failed" in dump(caplog)
+
+
+async def test_reconnect_after_redis_restart_gets_the_missed_status(redis_own, user):
+    """F2: the push was lost while Redis was down; the snapshot on reconnect has the truth."""
+    with on_redis(redis_own):
+        payment = await database_sync_to_async(make_payment)(user)
+        first = await communicator(payment, user)
+        assert (await first.connect())[0]
+        await first.receive_json_from(timeout=5)
+        redis_own.kill()
+        await settle(payment)
+        closed = await first.receive_output(timeout=10)
+        assert closed == {"type": "websocket.close", "code": 1011}
+        redis_own.start()
+        second = await communicator(payment, user)
+        assert (await second.connect())[0]
+        snapshot = await second.receive_json_from(timeout=5)
+        assert snapshot["snapshot"] and snapshot["payment"]["status"] == "paid"
+        await second.disconnect()
+
+
+async def test_redis_down_at_connect_refuses_and_status_endpoint_still_works(redis_own, user):
+    """F3."""
+    with on_redis(redis_own):
+        payment = await database_sync_to_async(make_payment)(user)
+        redis_own.kill()
+        ws = await communicator(payment, user)
+        connected, _ = await ws.connect(timeout=5)
+        assert not connected
+
+        @database_sync_to_async
+        def status():
+            from django.test import Client
+
+            c = Client()
+            c.force_login(user)
+            return c.get(f"/payments/{payment.public_id}/")
+
+        response = await status()
+        assert response.status_code == 200 and response.json()["payment"]["status"] == "pending"
+
+
+async def test_full_channel_drops_pushes_but_resync_tells_the_truth(redis, user):
+    """F4: capacity 1 and a flood of pushes; the database is right and resync shows it."""
+    with on_redis(redis, capacity=1):
+        payment = await database_sync_to_async(make_payment)(user)
+        ws = await communicator(payment, user)
+        assert (await ws.connect())[0]
+        from channels.layers import get_channel_layer
+
+        from payments.realtime import payment_group_name, status_event
+
+        layer = get_channel_layer()
+        stale = await database_sync_to_async(lambda: status_event(Payment.objects.get(pk=payment.pk)))()
+        for _ in range(50):
+            await layer.group_send(payment_group_name(payment.public_id), stale)
+        await settle(payment)
+        await ws.send_json_to({"type": "resync"})
+        frames = []
+        while True:
+            try:
+                frames.append(await ws.receive_json_from(timeout=1))
+            except TimeoutError:
+                break
+            if frames[-1].get("snapshot") and frames[-1]["payment"]["status"] == "paid":
+                break
+        assert frames[-1]["payment"]["status"] == "paid"
+        stored = await database_sync_to_async(lambda: Payment.objects.get(pk=payment.pk).status)()
+        assert stored == "paid"
+        await ws.disconnect()
+
+
+@pytest.mark.slow
+async def test_idle_socket_survives_redis_py_socket_timeout(redis, user):
+    """performance-notes.md problem 1: with redis-py 8 an idle receiver died after ~5 s unless
+    socket_timeout=None. Stay idle 12 s, then a callback must still arrive."""
+    with on_redis(redis):
+        payment = await database_sync_to_async(make_payment)(user)
+        ws = await communicator(payment, user)
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=5)
+        assert await ws.receive_nothing(timeout=12)
+        await settle(payment)
+        assert (await ws.receive_json_from(timeout=5))["payment"]["status"] == "paid"
+        await ws.disconnect()
