@@ -27,7 +27,7 @@ run: $(VENV)/.installed
 	@echo "  M-Pesa checkout demo: http://$(HOST):$(PORT)/   (log in as demo / demo)"
 	@echo "  Simulator handset:    http://$(HOST):$(PORT)/simulator/   Admin: manage.py createsuperuser"
 	@echo ""
-	PORT=$(PORT) exec $(BIN)/daphne -b $(HOST) -p $(PORT) project.asgi:application
+	PORT=$(PORT) exec $(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) project.asgi:application
 
 ## Debian packages the tests drive for real (a clean CI machine has neither).
 system-test-deps:

@@ -7,6 +7,7 @@ forbidden words (mpesa, safaricom, exe, cmd, sql, query; §9.6) can ever appear 
 
 import hashlib
 import hmac
+import re
 import uuid
 
 from django.conf import settings
@@ -41,3 +42,11 @@ def callback_url(public_id: uuid.UUID) -> str:
 def forbidden_words_in(url: str) -> list[str]:
     lowered = url.lower()
     return [word for word in FORBIDDEN_WORDS if word in lowered]
+
+
+_TOKEN_IN_PATH = re.compile(r"(/payments/callbacks/[^/\s]*/)[^/\s]+")
+
+
+def redact_callback_tokens(text: str) -> str:
+    """Hide capability tokens in paths before they reach any log."""
+    return _TOKEN_IN_PATH.sub(r"\1****", text)

@@ -7,6 +7,7 @@ The callback view is the only CSRF-exempt view in the project.
 import json
 import logging
 import uuid
+from functools import wraps
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -15,10 +16,10 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from . import selectors, services
-from .callback_url import verify_callback_token
+from .callback_url import redact_callback_tokens, verify_callback_token
 from .inputs import InvalidInput, normalize_phone, parse_amount
 from .models import Payment
 from .netaddr import client_ip
@@ -171,13 +172,41 @@ def payment_history(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _token_safe_logging(view):
+    """Django logs every 4xx/5xx with the request path — here a capability token. Mark the
+    callback's responses as logged and log them ourselves with the token redacted."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response._has_been_logged = True  # read by django.utils.log.log_response
+        if response.status_code >= 400:
+            logger.warning(
+                "callback answered %s",
+                response.status_code,
+                extra={
+                    "event": "callback.refused",
+                    "status": response.status_code,
+                    "path": redact_callback_tokens(request.path),
+                },
+            )
+        return response
+
+    return wrapper
+
+
 @csrf_exempt  # Daraja cannot send a CSRF token (daraja-reference.md §9.7); the URL is the capability.
 @transaction.non_atomic_requests  # the raw record must survive any later error (STYLE pitfall 2)
-@require_POST
+@_token_safe_logging
 def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonResponse:
     """Daraja's result for one payment. 200 for processed, duplicate, late and orphan
     callbacks; 400 malformed (recorded); 403 IP refused and 404 bad token (not recorded);
-    413 too large; 503 when the database cannot take it (nothing falsely acknowledged)."""
+    405 not POST; 413 too large; 503 when the database cannot take it (nothing falsely
+    acknowledged)."""
+    if request.method != "POST":
+        response = json_error(405, "Use POST.")
+        response["Allow"] = "POST"
+        return response
     ip = client_ip(request)
     mode = settings.DARAJA_CALLBACK_IP_MODE
     ip_allowed = None if mode == "off" else ip in settings.DARAJA_CALLBACK_IPS

@@ -254,6 +254,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,

@@ -1,11 +1,21 @@
-"""ASGI guard: cap HTTP request bodies before Django buffers them.
+"""ASGI wrappers around Django: a request-body cap and a masked access log.
 
-Django's ASGI handler spools the whole body before a view runs, and a body without (or with
-an understated) Content-Length is only measured after it has been read. This wrapper refuses
-with 413 as soon as the declared or received size passes the cap for the path.
+- ``BodySizeLimit``: Django's ASGI handler spools the whole body before a view runs, and a
+  body without (or with an understated) Content-Length is only measured after it has been
+  read. This refuses with 413 as soon as the declared or received size passes the cap.
+- ``AccessLog``: one structured line per HTTP request and WebSocket handshake, with callback
+  capability tokens redacted (Daphne's own access log prints raw paths, so we run it with
+  ``-v 0`` and log here instead).
 """
 
+import logging
+import time
+
 from django.conf import settings
+
+from .callback_url import redact_callback_tokens
+
+access_logger = logging.getLogger("payments.access")
 
 JSON_PREFIXES = ("/payments/", "/simulator/")
 
@@ -69,3 +79,41 @@ async def _too_large(send, status: int = 413) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class AccessLog:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket") or not settings.ACCESS_LOG:
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        outcome = {"status": None}
+
+        async def watch(message):
+            kind = message["type"]
+            if kind == "http.response.start":
+                outcome["status"] = message["status"]
+            elif kind == "websocket.accept":
+                outcome["status"] = 101
+            elif kind == "websocket.close" and outcome["status"] is None:
+                outcome["status"] = 403
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            client = scope.get("client") or ("", 0)
+            access_logger.info(
+                "%s %s %s",
+                scope.get("method", "WS"),
+                redact_callback_tokens(scope.get("path", "")),
+                outcome["status"],
+                extra={
+                    "event": "http.access" if scope["type"] == "http" else "ws.handshake",
+                    "status": outcome["status"],
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": client[0],
+                },
+            )

@@ -1,0 +1,64 @@
+"""The ASGI wrappers: body cap before Django buffers (B6), access log without tokens."""
+
+import logging
+import uuid
+
+import pytest
+from channels.testing import ApplicationCommunicator
+
+from payments.callback_url import callback_path, callback_token
+from project.asgi import application
+from tests.helpers.logs import dump
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def scope(path: str, headers=()) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+
+
+async def send_body(path: str, chunks: list[bytes], headers=()) -> int:
+    """Stream ``chunks`` as one request; returns the response status."""
+    comm = ApplicationCommunicator(application, scope(path, headers))
+    for i, chunk in enumerate(chunks):
+        await comm.send_input({"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1})
+    start = await comm.receive_output(timeout=10)
+    await comm.receive_output(timeout=10)
+    await comm.wait(timeout=10)
+    return start["status"]
+
+
+async def test_declared_oversize_is_refused_before_reading():
+    status = await send_body("/payments/initiate/", [b"x"], headers=[(b"content-length", b"10000000")])
+    assert status == 413
+
+
+async def test_body_without_content_length_is_cut_off_at_the_cap():
+    """A 10 MB stream with no Content-Length: refused once the cap is passed."""
+    path = callback_path(uuid.uuid4())
+    chunks = [b"x" * 65536] * 160
+    assert await send_body(path, chunks) == 413
+
+
+async def test_understated_content_length_is_measured_not_trusted():
+    status = await send_body(
+        "/payments/initiate/", [b"y" * 40000, b"y" * 40000], headers=[(b"content-length", b"10")]
+    )
+    assert status == 413
+
+
+async def test_access_log_redacts_callback_tokens(caplog):
+    caplog.set_level(logging.INFO, logger="payments.access")
+    public_id = uuid.uuid4()
+    body = b'{"Body": {"stkCallback": {"CheckoutRequestID": "ws_CO_1", "ResultCode": 1032}}}'
+    status = await send_body(callback_path(public_id), [body])
+    assert status == 200  # unknown payment with a valid token: an orphan, acknowledged
+    logged = dump(caplog)
+    assert callback_token(public_id) not in logged
+    assert f"/payments/callbacks/{public_id.hex}/****" in logged
+    assert "event=http.access" in logged and "status=200" in logged
