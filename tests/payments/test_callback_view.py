@@ -186,10 +186,11 @@ class TestIpAllowlist:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_locked_database_is_503_then_the_resend_succeeds(client, user, settings):
+def test_locked_database_is_503_then_the_resend_succeeds(client, user):
     """F5: nothing is falsely acknowledged; the re-posted callback settles once."""
     payment = make_payment(user, amount=60)
     db_file = connection.settings_dict["NAME"]
+    normal_timeout = connection.settings_dict["OPTIONS"]["timeout"]
     connection.close()
     connection.settings_dict["OPTIONS"]["timeout"] = 0.3
     blocker = sqlite3.connect(db_file, timeout=0)
@@ -201,7 +202,7 @@ def test_locked_database_is_503_then_the_resend_succeeds(client, user, settings)
         blocker.rollback()
         blocker.close()
         connection.close()
-        connection.settings_dict["OPTIONS"]["timeout"] = settings.DATABASES["default"]["OPTIONS"]["timeout"]
+        connection.settings_dict["OPTIONS"]["timeout"] = normal_timeout
     assert not CallbackRecord.objects.exists() and Payment.objects.get(pk=payment.pk).status == "pending"
     assert post(client, payment, callback_body(payment)).status_code == 200
     assert Payment.objects.get(pk=payment.pk).status == "paid" and LedgerEntry.objects.count() == 1
