@@ -1,0 +1,248 @@
+"""The reconciler (F13-F17, F22, F23, S14) against a programmable Daraja on loopback."""
+
+import io
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from werkzeug import Response
+
+from payments import jobs, services
+from payments.callback_url import callback_path
+from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
+from payments.services.reconcile import payment_reconcile, payments_reconcile_due
+from tests.factories import callback_body, callback_result, dumps, make_payment
+from tests.helpers.fake_daraja import envelope
+from tests.helpers.logs import dump
+
+pytestmark = pytest.mark.django_db
+QUERY = "/mpesa/stkpushquery/v1/query"
+
+
+def answer_query(daraja, *answers):
+    """Answer successive queries with (status, body) pairs; the last one repeats."""
+    daraja.oauth()
+    queue = list(answers)
+    seen = []
+
+    def handler(request):
+        seen.append(request.get_json()["CheckoutRequestID"])
+        status, body = queue.pop(0) if len(queue) > 1 else queue[0]
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    daraja.server.expect_request(QUERY).respond_with_handler(handler)
+    return seen
+
+
+def final(code: str, desc: str = "answer") -> tuple[int, dict]:
+    return 200, {
+        "ResponseCode": "0",
+        "ResponseDescription": "The service request has been accepted successsfully",
+        "ResultCode": code,
+        "ResultDesc": desc,
+    }
+
+
+PENDING_200 = final("4999", "The transaction is still under processing")
+PENDING_500 = (500, envelope("500.001.1001", "The transaction is being processed"))
+
+
+def later(minutes: float):
+    return time_machine.travel(timezone.now() + timedelta(minutes=minutes), tick=False)
+
+
+def test_lost_callback_is_settled_by_query_and_pushed(user, daraja, django_capture_on_commit_callbacks):
+    """F13."""
+    answer_query(daraja, final("0", "The service request is processed successfully."))
+    payment = make_payment(user, amount=45)
+    with later(3), django_capture_on_commit_callbacks(execute=True) as pushes:
+        assert payments_reconcile_due() == 1
+    payment.refresh_from_db()
+    assert (payment.status, payment.settled_by, payment.receipt_number) == ("paid", "query", None)
+    assert Wallet.objects.get(user=user).balance == 45 and len(pushes) == 1
+    assert payment.next_check_at is None
+
+
+def test_nothing_is_queried_before_the_window(user, daraja):
+    seen = answer_query(daraja, final("0"))
+    make_payment(user)
+    assert payments_reconcile_due() == 0 and seen == []
+
+
+@pytest.mark.parametrize("pending", [PENDING_200, PENDING_500])
+def test_still_processing_changes_nothing_and_backs_off(user, daraja, pending):
+    """F14."""
+    seen = answer_query(daraja, pending)
+    payment = make_payment(user)
+    with later(3):
+        payments_reconcile_due()
+        payment.refresh_from_db()
+        first_next = payment.next_check_at
+        assert payment.status == "pending" and payment.check_attempts == 1
+        assert payments_reconcile_due() == 0  # not due again yet
+    with later(3 + 1):
+        payments_reconcile_due()
+    payment.refresh_from_db()
+    assert payment.check_attempts == 2 and payment.next_check_at - first_next >= timedelta(seconds=55)
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("1032", "cancelled"), ("1037", "timed_out"), ("1", "failed"), ("2001", "failed")]
+)
+def test_query_failure_codes_map_to_states(user, daraja, code, status):
+    """F15."""
+    answer_query(daraja, final(code))
+    payment = make_payment(user)
+    with later(3):
+        payments_reconcile_due()
+    payment.refresh_from_db()
+    assert (payment.status, payment.result_code, payment.settled_by) == (status, code, "query")
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "bad", [(503, {"oops": True}), (200, {"no": "result"}), (500, envelope("500.003.1001", "x"))]
+)
+def test_query_errors_never_mark_failed(user, daraja, bad):
+    """F16."""
+    answer_query(daraja, bad)
+    payment = make_payment(user)
+    with later(3):
+        decision = payment_reconcile(payment)
+    payment.refresh_from_db()
+    assert decision.action == "error" and payment.status == "pending" and payment.check_attempts == 1
+
+
+def test_gives_up_to_review_after_max_age_with_an_alert(user, daraja, caplog):
+    """F17."""
+    seen = answer_query(daraja, PENDING_200)
+    payment = make_payment(user)
+    with later(60 * 25):
+        decision = payment_reconcile(payment)
+    payment.refresh_from_db()
+    assert decision.action == "review" and payment.status == "needs_review" and seen == []
+    assert "ALERT" in dump(caplog) and not LedgerEntry.objects.exists()
+
+
+def test_query_failure_after_paid_is_flagged_not_applied(user, daraja):
+    """F22/F23: the sandbox can answer 1037 for a payment that was paid."""
+    answer_query(daraja, final("1037"))
+    payment = make_payment(user, amount=30)
+    services.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+    decision = payment_reconcile(payment)
+    payment.refresh_from_db()
+    assert decision.action == "skipped" and payment.status == "paid"
+    applied = services.payment_apply_result(
+        payment=payment, result=callback_result(payment, code=1037), source="query"
+    )
+    payment.refresh_from_db()
+    assert applied.outcome == "contradiction" and payment.flagged and payment.status == "paid"
+    assert Wallet.objects.get(user=user).balance == 30
+
+
+def test_unknown_push_without_checkout_id_waits_for_its_callback(user, daraja):
+    seen = answer_query(daraja, final("0"))
+    payment = make_payment(user, pushed=False)
+    with later(1.5):
+        services.payments_expire_overdue()
+        payments_reconcile_due()
+    payment.refresh_from_db()
+    assert payment.status == "unknown" and seen == [] and payment.check_attempts == 1
+
+
+def test_two_runners_never_query_the_same_payment_twice(user, daraja, transactional_db):
+    daraja.oauth()
+    calls = []
+
+    def slow(request):
+        calls.append(request.get_json()["CheckoutRequestID"])
+        time.sleep(0.2)
+        return Response(json.dumps(final("0")[1]), content_type="application/json")
+
+    daraja.server.expect_request(QUERY).respond_with_handler(slow)
+    payments = [make_payment(user, amount=5) for _ in range(6)]
+    Payment.objects.update(next_check_at=timezone.now() - timedelta(seconds=1))  # all due now
+    handled = []
+
+    def runner():
+        try:
+            handled.append(payments_reconcile_due(limit=3))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(calls) == sorted(p.checkout_request_id for p in payments)
+    assert sum(handled) == 6 and Wallet.objects.get(user=user).balance == 30
+
+
+class TestConfirmSuccessWithQuery:
+    @pytest.fixture(autouse=True)
+    def _on(self, settings):
+        settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY = True
+
+    def post(self, client, payment, **kw):
+        return client.post(callback_path(payment.public_id), data=dumps(callback_body(payment, **kw)),
+                           content_type="application/json")  # fmt: skip
+
+    def test_forged_success_is_not_credited(self, client, user, daraja):
+        """S14: a valid URL token, a forged success; Daraja says the customer cancelled."""
+        answer_query(daraja, final("1032", "Request cancelled by user"))
+        payment = make_payment(user, amount=99)
+        assert self.post(client, payment).status_code == 200
+        payment.refresh_from_db()
+        assert payment.status == "cancelled" and Wallet.objects.get(user=user).balance == 0
+        assert CallbackRecord.objects.get().outcome == "unconfirmed"
+
+    def test_confirmed_success_is_credited(self, client, user, daraja):
+        answer_query(daraja, final("0"))
+        payment = make_payment(user, amount=99)
+        self.post(client, payment)
+        payment.refresh_from_db()
+        assert (
+            payment.status == "paid"
+            and payment.receipt_number
+            and Wallet.objects.get(user=user).balance == 99
+        )
+
+    def test_unconfirmed_success_waits_then_the_reconciler_completes_it(self, client, user, daraja):
+        answer_query(daraja, PENDING_200, final("0"))
+        payment = make_payment(user, amount=99)
+        self.post(client, payment)
+        payment.refresh_from_db()
+        assert payment.status == "pending" and Wallet.objects.get(user=user).balance == 0
+        payment_reconcile(payment)
+        payment.refresh_from_db()
+        assert payment.status == "paid" and payment.receipt_number == f"SKN{payment.pk:07d}"
+        assert Wallet.objects.get(user=user).balance == 99 and LedgerEntry.objects.count() == 1
+        assert CallbackRecord.objects.get().outcome == "completed"
+
+
+def test_reconcile_command(user, daraja):
+    answer_query(daraja, final("1032"))
+    payment = make_payment(user)
+    out = io.StringIO()
+    call_command("payments_reconcile", "--payment", str(payment.public_id), "--json", stdout=out)
+    [decision] = json.loads(out.getvalue())
+    assert decision["action"] == "settled" and "1032" in decision["detail"]
+    out = io.StringIO()
+    call_command("payments_reconcile", "--older-than", "0", stdout=out)
+    assert "Nothing to reconcile" in out.getvalue()
+
+
+def test_job_runner_runs_every_source_even_if_one_fails(monkeypatch):
+    ran = []
+    monkeypatch.setattr(jobs, "_sources", {})
+    jobs.register_source("boom", lambda: 1 / 0)
+    jobs.register_source("ok", lambda: ran.append(1) or 1)
+    assert jobs.run_due_jobs() == {"boom": 0, "ok": 1} and ran == [1]
