@@ -233,3 +233,33 @@ def test_rate_limit_per_phone(auth_client, user, daraja, settings):
     assert codes[:3] == [201, 201, 201] and codes[3] == 429
     other = post(auth_client, {"amount": 20, "phone": "0722000000"})
     assert other.status_code == 201
+
+
+def test_repeating_one_idempotency_key_is_not_counted_again(auth_client, daraja, settings):
+    settings.PAYMENTS_RATE_LIMIT_PER_PHONE = "2/m"
+    pushes = accept_pushes(daraja)
+    data = {"amount": 20, "phone": "0712345678"}
+    codes = {post(auth_client, data, **{"Idempotency-Key": "same"}).status_code for _ in range(6)}
+    assert codes == {201, 200} and len(pushes) == 1
+
+
+@pytest.mark.redis
+def test_rate_limit_is_shared_through_redis(user, redis, daraja, settings):
+    """S17: the limit spans clients (and processes) through the shared Redis cache."""
+    from django.core.cache import caches
+
+    from tests.helpers.redis import cache_settings
+
+    settings.CACHES = cache_settings(redis.url)
+    settings.PAYMENTS_RATE_LIMIT_PER_PHONE = "5/m"
+    caches["default"].clear()
+    pushes = accept_pushes(daraja)
+    first, second = Client(), Client()
+    first.force_login(user)
+    second.force_login(user)
+    codes = []
+    for i in range(6):
+        codes.append(post(first if i % 2 else second, {"amount": 20 + i, "phone": "0712345678"}).status_code)
+        Payment.objects.filter(status="pending").update(status="cancelled")
+    assert codes == [201] * 5 + [429] and len(pushes) == 5
+    assert post(first, {"amount": 20, "phone": "0733000000"}).status_code == 201
