@@ -110,3 +110,24 @@ def test_only_the_callback_view_is_csrf_exempt(client):
     assert exempt == [("payments", "stk-callback")]
     path = "/payments/callbacks/" + "0" * 32 + "/" + "0" * 32 + "/"
     assert client.get(path).status_code == 405
+
+
+def test_env_example_documents_every_setting_and_runs_as_is(tmp_path):
+    """Every knob read from the environment is listed in .env.example, and copying the file
+    to .env gives a working development setup."""
+    import re
+
+    settings_src = (ROOT / "project" / "settings.py").read_text()
+    read = set(re.findall(r'(?:env\.\w+|_require)\(\s*"([A-Z_]+)"', settings_src)) - {"DJANGO_READ_DOT_ENV"}
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.M))
+    assert read - documented == set()
+    env_file = dict(
+        line.split("=", 1)
+        for line in example.splitlines()
+        if line and not line.startswith("#") and "=" in line
+    )
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    done = run(["-c", code], {**env_file, "DJANGO_SETTINGS_MODULE": "project.settings"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
