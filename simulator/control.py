@@ -118,23 +118,10 @@ def script_list(request: HttpRequest) -> JsonResponse:
     return JsonResponse(scripts.script_as_json(scripts.script_create(data)), status=201)
 
 
-PUSH_TIME_FAULTS = ("push_error", "push_timeout", "before_response", "expire_token")
-
-
 def _script_checkout(data: dict[str, Any]) -> JsonResponse:
-    checkout_id = str(data["checkout_request_id"])
-    if any(data.get(key) for key in PUSH_TIME_FAULTS):
-        raise rules.ScriptError(
-            f"{', '.join(PUSH_TIME_FAULTS)} happen at push time: script the phone instead"
-        )
-    plan = rules.parse_script_plan(data, source="script")
-    spec = {k: v for k, v in data.items() if k != "checkout_request_id"}
-    if not SimPush.objects.filter(checkout_request_id=checkout_id).exists():
-        raise SimPush.DoesNotExist(checkout_id)
-    script = SimScript.objects.create(target=SimScript.Target.CHECKOUT, value=checkout_id, spec=spec,
-                                      remaining=0, used=1)  # fmt: skip
-    plan = rules.Plan(plan.result_code, f"script#{script.pk}", plan.delay, plan.result_desc, plan.faults)
-    decision = scheduler.push_replan(checkout_id, plan, config=sim_config())
+    script, decision = scripts.script_for_checkout(
+        str(data["checkout_request_id"]), data, config=sim_config()
+    )
     return JsonResponse({**scripts.script_as_json(script), "push": push_as_json(decision.push)}, status=201)
 
 

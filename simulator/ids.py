@@ -40,7 +40,8 @@ def merchant_request_id() -> str:
     """4hex-4hex-4hex-12hex followed by a 5–8 digit counter (§1.3), e.g.
     ``5220-40e9-bb16-c78ea820338d11816350``."""
     h = uuid.uuid4().hex
-    digits = str(secrets.randbelow(10 ** secrets.choice((5, 6, 7, 8))))
+    width = secrets.choice((5, 6, 7, 8))
+    digits = str(10 ** (width - 1) + secrets.randbelow(9 * 10 ** (width - 1)))
     return f"{h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:24]}{digits}"
 
 

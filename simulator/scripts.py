@@ -5,8 +5,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from . import rules
-from .models import SimScript
+from . import rules, scheduler
+from .conf import SimConfig
+from .models import SimPush, SimScript
 from .wire import PHONE_RE
 
 T = SimScript.Target
@@ -51,6 +52,27 @@ def script_create(data: dict[str, Any]) -> SimScript:
     rules.parse_script_plan(data, source="script")  # validate now, not at push time
     spec = {k: v for k, v in data.items() if k not in ("phone", "times")}
     return SimScript.objects.create(target=T.PHONE, value=phone, spec=spec, remaining=times)
+
+
+PUSH_TIME_FAULTS = ("push_error", "push_timeout", "before_response", "expire_token")
+
+
+def script_for_checkout(
+    checkout_request_id: str, data: dict[str, Any], *, config: SimConfig
+) -> tuple[SimScript, scheduler.Decision]:
+    """A new outcome for a push that is still pending: its scheduled callbacks are cancelled
+    and it is decided again from now. Raises ScriptError, SimPush.DoesNotExist, ScheduleConflict."""
+    if any(data.get(key) for key in PUSH_TIME_FAULTS):
+        raise rules.ScriptError(f"{', '.join(PUSH_TIME_FAULTS)} happen at push time: script the phone")
+    spec = {k: v for k, v in data.items() if k != "checkout_request_id"}
+    plan = rules.parse_script_plan(spec, source="script")
+    if not SimPush.objects.filter(checkout_request_id=checkout_request_id).exists():
+        raise SimPush.DoesNotExist(checkout_request_id)
+    script = SimScript.objects.create(
+        target=T.CHECKOUT, value=checkout_request_id, spec=spec, remaining=0, used=1
+    )
+    plan = rules.Plan(plan.result_code, f"script#{script.pk}", plan.delay, plan.result_desc, plan.faults)
+    return script, scheduler.push_replan(checkout_request_id, plan, config=config)
 
 
 def _take(queryset) -> SimScript | None:
