@@ -78,8 +78,11 @@ class Daraja:
         return self.client.post(path, data=data, content_type=content_type, headers=headers)
 
     def push(self, phone: str = "254708374149", *, token=None, **overrides):
-        return self.post("/simulator/mpesa/stkpush/v1/processrequest", self.push_body(_phone=phone, **overrides),
-                         token=token)  # fmt: skip
+        return self.post(
+            "/simulator/mpesa/stkpush/v1/processrequest",
+            self.push_body(_phone=phone, **overrides),
+            token=token,
+        )
 
     def accepted(self, phone: str = "254708374149", **overrides) -> str:
         response = self.push(phone, **overrides)
@@ -99,8 +102,11 @@ class Daraja:
         return {k: v for k, v in body.items() if v is not _DROP}
 
     def query(self, checkout_request_id: str, *, token=None, **overrides):
-        return self.post("/simulator/mpesa/stkpushquery/v1/query", self.query_body(checkout_request_id, **overrides),
-                         token=token)  # fmt: skip
+        return self.post(
+            "/simulator/mpesa/stkpushquery/v1/query",
+            self.query_body(checkout_request_id, **overrides),
+            token=token,
+        )
 
 
 _DROP = object()
@@ -130,7 +136,9 @@ class Receiver:
         self.seen.append({"headers": dict(request.headers), "body": request.get_data(as_text=True)})
         if self.handler is not None:
             return self.handler(request)
-        return Response('{"ResultCode":0,"ResultDesc":"Accepted"}', status=self.status, content_type="application/json")
+        return Response(
+            '{"ResultCode":0,"ResultDesc":"Accepted"}', status=self.status, content_type="application/json"
+        )
 
     def callbacks(self) -> list[dict]:
         return [json.loads(item["body"])["Body"]["stkCallback"] for item in self.seen]

@@ -21,7 +21,8 @@ def test_token_response_shape(daraja):
 def test_tokens_are_stored_hashed(daraja):
     token = daraja.token()
     row = SimToken.objects.get()
-    assert token not in (row.token_hash, row.hint) and row.hint == token[:4]
+    assert token not in (row.token_hash, row.hint)
+    assert row.hint == token[:4]
 
 
 @pytest.mark.parametrize(
@@ -36,9 +37,14 @@ def test_wrong_credentials_are_400_with_an_empty_body(daraja, key, secret):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?grant_type=password", "?grant_type=client_credentials%20", "?grant_type=%20client_credentials",
-     "?grant=client_credentials"],
-)  # fmt: skip
+    [
+        "",
+        "?grant_type=password",
+        "?grant_type=client_credentials%20",
+        "?grant_type=%20client_credentials",
+        "?grant=client_credentials",
+    ],
+)
 def test_bad_grant_type(daraja, query):
     response = daraja.oauth(query=query)
     assert response.status_code == 400

@@ -27,18 +27,31 @@ def test_success_body_is_exactly_daraja_s(daraja, clock):
     response = daraja.push("254708374149")
     assert response.status_code == 200
     body = response.json()
-    assert list(body) == ["MerchantRequestID", "CheckoutRequestID", "ResponseCode", "ResponseDescription",
-                          "CustomerMessage"]  # fmt: skip
+    assert list(body) == [
+        "MerchantRequestID",
+        "CheckoutRequestID",
+        "ResponseCode",
+        "ResponseDescription",
+        "CustomerMessage",
+    ]
     assert body["ResponseCode"] == "0"
-    assert body["ResponseDescription"] == body["CustomerMessage"] == "Success. Request accepted for processing"
+    assert (
+        body["ResponseDescription"] == body["CustomerMessage"] == "Success. Request accepted for processing"
+    )
     # §1.3: ws_CO_ + DDMMYYYYHHmmss (Nairobi) + 1-3 digit counter + the 9 subscriber digits
     assert re.fullmatch(r"ws_CO_02042025170008\d{1,3}708374149", body["CheckoutRequestID"])
     assert re.fullmatch(r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\d{5,8}", body["MerchantRequestID"])
 
 
 def test_numbers_and_numeric_strings_are_both_accepted(daraja):
-    as_numbers = daraja.push_body(_phone="254711000010", BusinessShortCode=174379, Amount=1, PartyA=254711000010,
-                                  PartyB=174379, PhoneNumber=254711000010)  # fmt: skip
+    as_numbers = daraja.push_body(
+        _phone="254711000010",
+        BusinessShortCode=174379,
+        Amount=1,
+        PartyA=254711000010,
+        PartyB=174379,
+        PhoneNumber=254711000010,
+    )
     assert daraja.post("/simulator/mpesa/stkpush/v1/processrequest", as_numbers).status_code == 200
     assert daraja.push("254711000011", Amount="1").status_code == 200
     assert daraja.push("254111000012", Amount=5.0).status_code == 200  # 2541… numbers too (§3.7)
@@ -110,8 +123,12 @@ def test_timestamp_generated_twice_is_wrong_credentials(daraja):
 
 def test_unknown_shortcode_is_merchant_does_not_exist(daraja, settings):
     ts = "20250402170008"
-    response = daraja.push(BusinessShortCode="600999", PartyB="600999", _timestamp=ts,
-                           Password=stk_password("600999", settings.DARAJA_PASSKEY, ts))  # fmt: skip
+    response = daraja.push(
+        BusinessShortCode="600999",
+        PartyB="600999",
+        _timestamp=ts,
+        Password=stk_password("600999", settings.DARAJA_PASSKEY, ts),
+    )
     assert_error(response, 500, "500.001.1001", "Merchant does not exist")
 
 
@@ -127,13 +144,18 @@ def test_unknown_shortcode_is_merchant_does_not_exist(daraja, settings):
 def test_body_daraja_cannot_read_is_invalid_businessshortcode(daraja, content_type, raw):
     """§9.3: no Content-Type: application/json → "Invalid BusinessShortCode"."""
     raw = raw if raw is not None else json.dumps(daraja.push_body()).encode()
-    response = daraja.post("/simulator/mpesa/stkpush/v1/processrequest", None, content_type=content_type, raw=raw)
+    response = daraja.post(
+        "/simulator/mpesa/stkpush/v1/processrequest", None, content_type=content_type, raw=raw
+    )
     assert_error(response, 400, INVALID, "Bad Request - Invalid BusinessShortCode")
 
 
 def test_json_content_type_with_charset_is_fine(daraja):
-    response = daraja.post("/simulator/mpesa/stkpush/v1/processrequest", daraja.push_body(),
-                           content_type="application/json;charset=UTF-8")  # fmt: skip
+    response = daraja.post(
+        "/simulator/mpesa/stkpush/v1/processrequest",
+        daraja.push_body(),
+        content_type="application/json;charset=UTF-8",
+    )
     assert response.status_code == 200
 
 
@@ -156,8 +178,12 @@ def test_unknown_daraja_path_is_resource_not_found(client):
 def test_second_push_to_a_phone_with_an_open_prompt_is_locked(daraja, clock):
     daraja.accepted("254711000020")
     response = daraja.push("254711000020")
-    assert_error(response, 500, "500.001.1001",
-                 "Unable to lock subscriber, a transaction is already in process for the current subscriber")  # fmt: skip
+    assert_error(
+        response,
+        500,
+        "500.001.1001",
+        "Unable to lock subscriber, a transaction is already in process for the current subscriber",
+    )
     assert daraja.push("254711000021").status_code == 200  # other phones are free
     clock.advance(3)  # the first prompt is answered (default delay 3 s): the phone is free again
     assert daraja.push("254711000020").status_code == 200
@@ -169,7 +195,9 @@ def test_freshness_is_opt_in(daraja, clock, settings):
     stale = (utc_stamp.replace(hour=utc_stamp.hour - 3)).strftime("%Y%m%d%H%M%S")
     assert daraja.push("254711000030", _timestamp=stale).status_code == 200
     settings.SIMULATOR_CHECK_TIMESTAMP_FRESHNESS = True
-    assert_error(daraja.push("254711000031", _timestamp=stale), 400, INVALID, "Bad Request - Invalid Timestamp")
+    assert_error(
+        daraja.push("254711000031", _timestamp=stale), 400, INVALID, "Bad Request - Invalid Timestamp"
+    )
     assert daraja.push("254711000032").status_code == 200
 
 
