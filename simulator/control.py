@@ -55,6 +55,11 @@ def control_view(*methods: str) -> Callable:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object sent, or {} for an empty POST (``curl -X POST``, a bare form)."""
+    if request.content_type != "application/json":
+        if request.POST:
+            raise BadRequest("Send JSON (Content-Type: application/json).")
+        return {}
     if not request.body.strip():
         return {}
     try:

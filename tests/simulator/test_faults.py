@@ -56,7 +56,8 @@ def test_concurrent_duplicates_arrive_together(daraja, receiver, clock, run_deli
     assert run_deliveries() == 3
     rows = list(SimDelivery.objects.all())
     assert [r.response_status for r in rows] == [200, 200, 200]
-    assert len({r.burst for r in rows}) == 1 and rows[0].burst
+    assert len({r.burst for r in rows}) == 1
+    assert rows[0].burst
     assert len(receiver.seen) == 3
 
 

@@ -83,7 +83,8 @@ def test_success_callback_metadata(daraja, receiver, clock, run_deliveries):
     assert items["PhoneNumber"] == 254708374149
     assert items["TransactionDate"] == 20250402170011  # push at 17:00:08 Nairobi + 3 s
     receipt = items["MpesaReceiptNumber"]
-    assert receipt[:3] == "TD2" and len(receipt) == 10
+    assert receipt[:3] == "TD2"
+    assert len(receipt) == 10
     assert SimPush.objects.get().receipt_number == receipt
 
 
