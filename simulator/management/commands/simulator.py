@@ -46,7 +46,7 @@ def _outcome_flags(parser) -> None:
 
 def _outcome_spec(options: dict[str, Any]) -> dict[str, Any]:
     keys = ["result_code", "result_desc", "delay", *(dest for _, dest, _ in FAULT_FLAGS)]
-    return {k: options[k] for k in keys if options.get(k) not in (None, False)}
+    return {k: options[k] for k in keys if options.get(k) is not None and options.get(k) is not False}
 
 
 class Command(BaseCommand):
