@@ -50,7 +50,8 @@ async def test_connect_sends_a_snapshot_and_marks_presence():
 
 
 @pytest.mark.parametrize(
-    ("answer", "pin", "code"), [("pay", "1234", 0), ("pay", "0000", 0), ("wrong_pin", "", 2001), ("cancel", "", 1032)]
+    ("answer", "pin", "code"),
+    [("pay", "1234", 0), ("pay", "0000", 0), ("wrong_pin", "", 2001), ("cancel", "", 1032)],
 )
 async def test_prompt_waits_for_the_person(daraja, receiver, answer, pin, code):
     communicator, _ = await open_handset()
