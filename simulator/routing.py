@@ -1,1 +1,7 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import HandsetConsumer
+
+websocket_urlpatterns = [
+    path("ws/simulator/phone/<str:msisdn>/", HandsetConsumer.as_asgi()),
+]

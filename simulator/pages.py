@@ -1,0 +1,43 @@
+"""Pages for people: the index (test numbers, recent pushes) and the virtual handset."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import rules
+from .conf import sim_config
+from .selectors import pushes_recent
+from .wire import PHONE_RE
+
+
+def _numbers() -> list[dict[str, str]]:
+    rows = [{"phone": rules.TEST_MSISDN, "what": "0 (success): Daraja's sandbox test MSISDN"}]
+    for code, desc in rules.CALLBACK_DESC.items():
+        if code.isdigit() and len(code) <= 5:
+            rows.append({"phone": f"{rules.CODE_BLOCK}{int(code):05d}", "what": f"{code}: {desc}"})
+    for suffix, (what, _) in rules.FAULT_PHONES.items():
+        rows.append({"phone": f"{rules.FAULT_BLOCK}{suffix}", "what": f"fault: {what}"})
+    return rows
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """``/simulator/``: the rules table as links to handsets, and the latest pushes."""
+    config = sim_config()
+    context = {
+        "numbers": _numbers(),
+        "pushes": pushes_recent(limit=20),
+        "merchant": config.merchant,
+        "config": config,
+    }
+    return render(request, "simulator/index.html", context)
+
+
+@require_GET
+def phone(request: HttpRequest, msisdn: str) -> HttpResponse:
+    """``/simulator/phone/<msisdn>/``: a handset that shows prompts live and answers them."""
+    if not PHONE_RE.match(msisdn):
+        raise Http404("Not a Kenyan M-Pesa number (2547XXXXXXXX or 2541XXXXXXXX).")
+    config = sim_config()
+    return render(request, "simulator/phone.html", {"msisdn": msisdn, "pin_window": config.pin_window,
+                                                    "merchant": config.merchant})  # fmt: skip

@@ -1,0 +1,57 @@
+"""Reads for people and machines: recent pushes with their deliveries, as JSON primitives."""
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from payments.inputs import mask_phone
+
+from .models import SimDelivery, SimPush
+
+
+def pushes_recent(*, limit: int = 20, phone: str = "", after_id: int | None = None) -> QuerySet:
+    """Newest first; ``after_id`` returns only pushes created after that one (for --follow)."""
+    qs = SimPush.objects.prefetch_related(Prefetch("deliveries", queryset=SimDelivery.objects.order_by("pk")))
+    if phone:
+        qs = qs.filter(phone=phone)
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
+    return qs.order_by("-pk")[: max(1, min(limit, 500))]
+
+
+def delivery_as_json(delivery: SimDelivery) -> dict[str, Any]:
+    return {
+        "id": delivery.pk,
+        "kind": delivery.kind,
+        "status": delivery.status,
+        "due_at": delivery.due_at.isoformat(),
+        "attempted_at": delivery.attempted_at.isoformat() if delivery.attempted_at else None,
+        "response_status": delivery.response_status,
+        "response_excerpt": delivery.response_excerpt,
+        "duration_ms": delivery.duration_ms,
+        "error": delivery.error,
+        "url": delivery.url,
+        "body": delivery.body,
+        "resend_of": delivery.resend_of_id,
+    }
+
+
+def push_as_json(push: SimPush, *, mask: bool = False) -> dict[str, Any]:
+    """One push and its deliveries. ``mask`` hides the phone (pages, logs)."""
+    return {
+        "id": push.pk,
+        "checkout_request_id": push.checkout_request_id,
+        "merchant_request_id": push.merchant_request_id,
+        "phone": mask_phone(push.phone) if mask else push.phone,
+        "amount": int(push.amount),
+        "account_reference": push.account_reference,
+        "created_at": push.created_at.isoformat(),
+        "plan_source": push.plan_source,
+        "faults": push.faults,
+        "result_code": push.result_code or None,
+        "result_desc": push.result_desc,
+        "receipt_number": push.receipt_number or None,
+        "answer_by": push.answer_by.isoformat() if push.answer_by else None,
+        "completes_at": push.completes_at.isoformat() if push.completes_at else None,
+        "deliveries": [delivery_as_json(d) for d in push.deliveries.all()],
+    }

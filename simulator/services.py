@@ -1,0 +1,245 @@
+"""The simulated Daraja's behaviour: accept a push, answer a query, take a handset's
+answer, and the control operations (resend, reset, counters). Each owns its transaction."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from payments.inputs import mask_phone
+
+from . import handset, ids, rules, scheduler, scripts, tokens
+from .conf import SimConfig
+from .models import SimApiCall, SimDelivery, SimHandsetSession, SimPush, SimScript, SimToken
+from .wire import (
+    BEING_PROCESSED,
+    LOCKED,
+    NAMED_ERRORS,
+    NO_TRANSACTION,
+    PHONE_RE,
+    PushRequest,
+    QueryRequest,
+    WireError,
+    callback_url_allowed,
+    parse_amount,
+    query_result_body,
+)  # fmt: skip
+from .wire import product_mismatch as is_product_mismatch
+
+logger = logging.getLogger("simulator")
+PENDING_CODE, PENDING_DESC = "4999", "The transaction is still under processing"  # §4.3 shape A
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    push: SimPush
+    plan: rules.Plan
+    early: SimDelivery | None  # send before answering (fault before_response)
+    prompt: dict[str, Any] | None  # show on the open handset pages
+
+
+def record_call(api: str, status: int, *, error_code: str = "", fault: str = "", checkout: str = "") -> None:
+    """Every simulated API request is a row: the control API's counters count them."""
+    SimApiCall.objects.create(
+        api=api,
+        http_status=status,
+        error_code=error_code[:16],
+        fault=fault[:32],
+        checkout_request_id=checkout[:64],
+    )
+
+
+def _open_prompt(phone: str) -> bool:
+    now = timezone.now()
+    return (
+        SimPush.objects.filter(phone=phone)
+        .filter(Q(result_code="", answer_by__gt=now) | Q(completes_at__gt=now))
+        .exists()
+    )
+
+
+def _create_push(request: PushRequest, *, now) -> SimPush:
+    fields = dict(
+        merchant_request_id=ids.merchant_request_id(), shortcode=request.shortcode,
+        transaction_type=request.transaction_type, party_a=request.party_a, party_b=request.party_b,
+        phone=request.phone, amount=request.amount, account_reference=request.account_reference,
+        transaction_desc=request.transaction_desc, callback_url=request.callback_url, created_at=now,
+    )  # fmt: skip
+    for attempt in range(5):
+        counter = None if attempt == 0 else secrets.randbelow(1000)
+        checkout_id = ids.checkout_request_id(phone=request.phone, moment=now, counter=counter)
+        try:
+            with transaction.atomic():  # savepoint: a clash leaves the outer transaction usable
+                return SimPush.objects.create(checkout_request_id=checkout_id, plan_source="", **fields)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not find a free CheckoutRequestID")
+
+
+def push_accept(
+    request: PushRequest, *, token: str, config: SimConfig, plan: rules.Plan | None = None
+) -> PushOutcome:
+    """Record an accepted push and schedule its outcome (§3.2). Raises WireError for the
+    synchronous refusals decided here: an open prompt on the phone (§3.3 "Unable to lock
+    subscriber") and scripted push errors. ``plan`` overrides the rules (trigger)."""
+    now = timezone.now()
+    early, prompt, push = None, None, None
+    with transaction.atomic():
+        if _open_prompt(request.phone):
+            raise WireError(*LOCKED)
+        plan = rules.resolve_plan(
+            phone=request.phone, amount=request.amount, config=config,
+            script=plan or scripts.take_phone_plan(request.phone),
+            product_mismatch=is_product_mismatch(request, config.merchant),
+            handset_open=handset.handset_open(request.phone, config=config),
+        )  # fmt: skip
+        if not plan.faults.push_error:
+            push = _create_push(request, now=now)
+            if plan.result_code is None:
+                push.plan_source = plan.source
+                push.answer_by = now + timedelta(seconds=config.pin_window)
+                push.save(update_fields=["plan_source", "answer_by"])
+                prompt = handset.prompt_payload(push, config=config)
+            else:
+                decision = scheduler.decide(push, plan, start=now, config=config)
+                early = decision.early
+                scheduler.wake_after_commit([d for d in decision.deliveries if d is not early])
+            if plan.faults.expire_token:
+                tokens.token_revoke(token, reason="fault:expire_token")
+    if push is None:  # raised after the commit: the script's use stays consumed
+        raise WireError(*NAMED_ERRORS[plan.faults.push_error])
+    logger.info(
+        "simulated push accepted (%s, %s)", push.checkout_request_id, plan.source,
+        extra={"event": "simulator.push", "phone": mask_phone(request.phone), "amount": request.amount},
+    )  # fmt: skip
+    return PushOutcome(push=push, plan=plan, early=early, prompt=prompt)
+
+
+def push_trigger(data: dict[str, Any], *, config: SimConfig) -> PushOutcome:
+    """Like Stripe CLI's ``trigger``: a push with a scripted outcome (default 0) whose callback
+    goes to ``callback_url``, no Daraja client needed. Raises rules.ScriptError/WireError."""
+    phone = str(data.get("phone") or rules.TEST_MSISDN)
+    if not PHONE_RE.match(phone):
+        raise rules.ScriptError("phone must look like 2547XXXXXXXX or 2541XXXXXXXX")
+    amount = parse_amount(data.get("amount", 1))
+    if amount is None:
+        raise rules.ScriptError("amount must be a whole number of shillings")
+    if not callback_url_allowed(data.get("callback_url"), config.allowed_callback_hosts):
+        raise rules.ScriptError("callback_url must be http(s) on a host in SIMULATOR_ALLOWED_CALLBACK_HOSTS")
+    own = ("phone", "amount", "callback_url", "account_reference")
+    plan = rules.parse_script_plan({k: v for k, v in data.items() if k not in own}, source="trigger")
+    merchant = config.merchant
+    request = PushRequest(
+        shortcode=merchant.shortcode, password="", timestamp=ids.daraja_timestamp(timezone.now()),
+        transaction_type=merchant.transaction_type, amount=amount, party_a=phone, party_b=merchant.party_b,
+        phone=phone, callback_url=data["callback_url"], transaction_desc="Trigger",
+        account_reference=str(data.get("account_reference") or "TRIGGER"),
+    )  # fmt: skip
+    return push_accept(request, token="", config=config, plan=plan)
+
+
+def query_answer(request: QueryRequest, *, config: SimConfig) -> dict[str, str]:
+    """§4: pending (shape by SIMULATOR_QUERY_PENDING_SHAPE) until the outcome is final, then
+    the same code the callback carries. Raises WireError (unknown id, "being processed")."""
+    push = SimPush.objects.filter(
+        checkout_request_id=request.checkout_request_id, shortcode=request.shortcode
+    ).first()
+    if push is None:
+        raise WireError(*NO_TRANSACTION)
+    now = timezone.now()
+    if not push.decided and push.answer_by and push.answer_by <= now:
+        scheduler.settle_unanswered(config=config)  # the query must not see a stale prompt
+        push.refresh_from_db()
+    pending = (
+        not push.decided
+        or push.completes_at > now
+        or (push.query_pending_until is not None and push.query_pending_until > now)
+    )
+    if pending and config.query_pending_shape == "500":
+        raise WireError(*BEING_PROCESSED)
+    return query_result_body(
+        merchant_request_id=push.merchant_request_id,
+        checkout_request_id=push.checkout_request_id,
+        result_code=PENDING_CODE if pending else push.result_code,
+        result_desc=PENDING_DESC if pending else push.query_result_desc,
+    )
+
+
+def handset_answer(
+    *, checkout_request_id: str, msisdn: str, answer: str, config: SimConfig
+) -> SimPush | None:
+    """The person on the handset page answered (pay / wrong_pin / cancel). Returns None when
+    the prompt is no longer open (answered elsewhere, timed out, scripted)."""
+    code = handset.ANSWERS[answer]
+    with transaction.atomic():
+        push = (
+            SimPush.objects.select_for_update()
+            .filter(
+                checkout_request_id=checkout_request_id,
+                phone=msisdn,
+                result_code="",
+                answer_by__gt=timezone.now(),
+            )
+            .first()
+        )
+        if push is None:
+            return None
+        plan = rules.Plan(code, f"handset:{answer}", delay=0)
+        decision = scheduler.decide(push, plan, start=timezone.now(), config=config)
+        scheduler.wake_after_commit(decision.deliveries)
+        closed = partial(
+            handset.notify_closed_sync, msisdn, result_code=code, reason=answer,
+            checkout_request_id=push.checkout_request_id,
+        )  # fmt: skip
+        transaction.on_commit(closed)
+    return push
+
+
+def delivery_resend(delivery_id: int, *, config: SimConfig) -> SimDelivery:
+    """A new delivery row replaying ``delivery_id``'s exact body to the same URL, due now,
+    leased to the caller (who sends it inline). Raises SimDelivery.DoesNotExist."""
+    original = SimDelivery.objects.select_related("push").get(pk=delivery_id)
+    return SimDelivery.objects.create(
+        push=original.push, kind=SimDelivery.Kind.RESEND, due_at=timezone.now(), url=original.url,
+        body=original.body, resend_of=original,
+        lease_until=timezone.now() + timedelta(seconds=config.callback_timeout + 30),
+    )  # fmt: skip
+
+
+def reset_state() -> dict[str, int]:
+    """Forget every push, delivery, script, token and API call (handset sessions stay)."""
+    with transaction.atomic():
+        counts = {
+            "deliveries": SimDelivery.objects.all().delete()[0],
+            "pushes": SimPush.objects.all().delete()[0],
+            "scripts": SimScript.objects.all().delete()[0],
+            "tokens": SimToken.objects.all().delete()[0],
+            "api_calls": SimApiCall.objects.all().delete()[0],
+        }
+    return counts
+
+
+def counters() -> dict[str, int]:
+    """Requests per API and callback deliveries (the scale-out tests read these)."""
+    calls = dict(SimApiCall.objects.values_list("api").annotate(n=Count("id")).values_list("api", "n"))
+    deliveries = dict(
+        SimDelivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    S = SimDelivery.Status
+    return {
+        "token_requests": calls.get(SimApiCall.Api.OAUTH, 0),
+        "tokens_issued": SimToken.objects.count(),
+        "push_requests": calls.get(SimApiCall.Api.STKPUSH, 0),
+        "pushes": SimPush.objects.count(),
+        "queries": calls.get(SimApiCall.Api.QUERY, 0),
+        "deliveries": deliveries.get(S.SENT, 0) + deliveries.get(S.FAILED, 0),
+        "deliveries_failed": deliveries.get(S.FAILED, 0),
+        "deliveries_scheduled": deliveries.get(S.SCHEDULED, 0) + deliveries.get(S.SENDING, 0),
+        "handsets_open": SimHandsetSession.objects.values("msisdn").distinct().count(),
+    }
