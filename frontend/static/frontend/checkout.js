@@ -132,7 +132,9 @@ function startCountdown(deadlineIso) {
 function render(payment) {
   panel.hidden = false;
   panel.dataset.status = payment.status;
+  panel.dataset.publicId = payment.public_id;
   panel.dataset.version = String(payment.version);
+  panel.dataset.renderedAt = String(Date.now()); // read by the end-to-end latency test
   $("[data-status-title]").textContent = payment.title;
   $("[data-status-message]").textContent = payment.message;
   const paid = payment.status === "paid";
@@ -178,6 +180,7 @@ class StatusStream {
     this.socket = socket;
     socket.onopen = () => {
       opened = true;
+      panel.dataset.transport = "websocket";
       this.failures = 0;
       note("");
     };
@@ -196,6 +199,7 @@ class StatusStream {
   }
 
   async poll() {
+    panel.dataset.transport = "poll";
     note("Live updates are unavailable here; checking every few seconds instead.");
     while (!this.closed) {
       try {
