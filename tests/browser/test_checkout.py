@@ -10,7 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, App, login
+from tests.browser.conftest import ARTIFACTS, login
+from tests.helpers.live import App
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PAID_PHONE = "0708374149"  # Daraja's test MSISDN: the simulator pays it (§8)
@@ -28,8 +29,7 @@ def pay(page, phone: str) -> None:
 
 def hold_outcome(app: App, msisdn: str, *, seconds: float) -> None:
     """Script the simulator: the next push to ``msisdn`` is paid after ``seconds``."""
-    script = {"phone": msisdn, "result_code": 0, "delay": seconds}
-    httpx.post(f"{app.url}/simulator/control/scripts/", json=script).raise_for_status()
+    app.script(msisdn, result_code=0, delay=seconds)
 
 
 def status(page):

@@ -124,6 +124,7 @@ class WebClient:
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
 
     def login(self, username: str, password: str) -> "WebClient":
+        self.credentials = (username, password)
         self.http.get("/accounts/login/")
         response = self.http.post(
             "/accounts/login/",
