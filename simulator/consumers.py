@@ -47,8 +47,9 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
     async def send_snapshot(self) -> None:
         config = sim_config()
         prompts = await database_sync_to_async(handset.open_prompts)(self.msisdn, config=config)
-        await self.send_json({"type": "snapshot", "msisdn": self.msisdn, "prompts": prompts,
-                              "shop": config.merchant.name})  # fmt: skip
+        await self.send_json(
+            {"type": "snapshot", "msisdn": self.msisdn, "prompts": prompts, "shop": config.merchant.name}
+        )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME:
@@ -76,16 +77,28 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "error", "error": "Which prompt? checkout_request_id is missing."}
             )
         if kind == "pay" and not _PIN_RE.match(str(content.get("pin", ""))):
-            return await self.send_json({"type": "error", "error": "Enter a 4-digit M-PESA PIN.",
-                                         "checkout_request_id": checkout_id})  # fmt: skip
+            return await self.send_json(
+                {"type": "error", "error": "Enter a 4-digit M-PESA PIN.", "checkout_request_id": checkout_id}
+            )
         push = await database_sync_to_async(services.handset_answer)(
             checkout_request_id=checkout_id, msisdn=self.msisdn, answer=kind, config=sim_config()
         )
         if push is None:
-            return await self.send_json({"type": "error", "error": "This prompt is no longer open.",
-                                         "checkout_request_id": checkout_id})  # fmt: skip
-        await self.send_json({"type": "answered", "checkout_request_id": checkout_id,
-                              "result_code": push.result_code, "result_desc": push.result_desc})  # fmt: skip
+            return await self.send_json(
+                {
+                    "type": "error",
+                    "error": "This prompt is no longer open.",
+                    "checkout_request_id": checkout_id,
+                }
+            )
+        await self.send_json(
+            {
+                "type": "answered",
+                "checkout_request_id": checkout_id,
+                "result_code": push.result_code,
+                "result_desc": push.result_desc,
+            }
+        )
 
     async def prompt_new(self, event):
         await self.send_json({"type": "prompt", "prompt": event["prompt"]})

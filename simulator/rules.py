@@ -175,11 +175,20 @@ def resolve_plan(
 # --- scripts (JSON from the control API / manage.py simulator script) ---------------------
 _CODE_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 _FAULT_TYPES: dict[str, type] = {
-    "lost": bool, "duplicates": int, "concurrent": bool, "before_response": bool,
-    "late_seconds": float, "conflict_first": str, "amount_delta": int, "no_metadata": bool,
-    "string_code": bool, "query_pending_seconds": float, "push_error": str,
-    "push_timeout": bool, "expire_token": bool,
-}  # fmt: skip
+    "lost": bool,
+    "duplicates": int,
+    "concurrent": bool,
+    "before_response": bool,
+    "late_seconds": float,
+    "conflict_first": str,
+    "amount_delta": int,
+    "no_metadata": bool,
+    "string_code": bool,
+    "query_pending_seconds": float,
+    "push_error": str,
+    "push_timeout": bool,
+    "expire_token": bool,
+}
 
 
 class ScriptError(ValueError):

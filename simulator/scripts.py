@@ -31,8 +31,9 @@ def parse_api_fault(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("fault") not in rules.API_FAULTS:
         raise rules.ScriptError(f"fault must be one of {', '.join(rules.API_FAULTS)}")
     seconds = data.get("seconds")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                                or not 0 <= seconds <= 600):  # fmt: skip
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600
+    ):
         raise rules.ScriptError("seconds must be from 0 to 600")
     return {"fault": data["fault"], "seconds": seconds}
 
