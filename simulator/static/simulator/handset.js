@@ -30,9 +30,9 @@ function send(frame) {
 function showPrompt(prompt) {
   if (forms.has(prompt.checkout_request_id)) return;
   const form = template.content.firstElementChild.cloneNode(true);
-  const ref = prompt.account_reference ? ` Account no. ${prompt.account_reference}` : "";
+  const ref = prompt.account_reference ? `, account no. ${prompt.account_reference}` : "";
   form.querySelector(".prompt-text").textContent =
-    `Do you want to pay KES ${prompt.amount} to ${prompt.shop} (${prompt.shortcode})?${ref} Enter M-PESA PIN.`;
+    `Pay KES ${prompt.amount} to ${prompt.shop} (${prompt.shortcode})${ref}. Enter M-PESA PIN:`;
   const answer = (kind) => {
     const pin = form.elements.pin.value;
     send({ type: kind, checkout_request_id: prompt.checkout_request_id, pin });
