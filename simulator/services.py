@@ -15,7 +15,7 @@ from django.utils import timezone
 from payments.inputs import mask_phone
 
 from . import handset, ids, rules, scheduler, scripts, tokens
-from .conf import SimConfig
+from .conf import SimConfig, sim_config
 from .models import SimApiCall, SimDelivery, SimHandsetSession, SimPush, SimScript, SimToken
 from .wire import (
     BEING_PROCESSED,
@@ -257,6 +257,7 @@ def counters() -> dict[str, int]:
         SimDelivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
     S = SimDelivery.Status
+    fresh = timezone.now() - timedelta(seconds=sim_config().handset_ttl)
     return {
         "token_requests": calls.get(SimApiCall.Api.OAUTH, 0),
         "tokens_issued": SimToken.objects.count(),
@@ -266,5 +267,8 @@ def counters() -> dict[str, int]:
         "deliveries": deliveries.get(S.SENT, 0) + deliveries.get(S.FAILED, 0),
         "deliveries_failed": deliveries.get(S.FAILED, 0),
         "deliveries_scheduled": deliveries.get(S.SCHEDULED, 0) + deliveries.get(S.SENDING, 0),
-        "handsets_open": SimHandsetSession.objects.values("msisdn").distinct().count(),
+        "handsets_open": SimHandsetSession.objects.filter(last_seen__gt=fresh)
+        .values("msisdn")
+        .distinct()
+        .count(),
     }

@@ -24,6 +24,7 @@ PHONE_RE = re.compile(r"^254[17]\d{8}$")  # §3.7: 2547XXXXXXXX and 2541XXXXXXXX
 _SHORTCODE_RE = re.compile(r"^\d{5,7}$")
 _TIMESTAMP_RE = re.compile(r"^\d{14}$")
 _URL_BAD_CHARS = re.compile(r"[\s<>{}\"|\\^`]")  # §9.5: spaces and placeholders
+AMOUNT_CEILING = 10**12  # no M-Pesa amount is this large; keeps the number storable
 PUSH_ACCEPTED = "Success. Request accepted for processing"  # §3.2
 QUERY_ACCEPTED = "The service request has been accepted successsfully"  # §4.2: the real typo
 
@@ -144,7 +145,7 @@ def parse_amount(value: Any) -> int | None:
         amount = Decimal(str(value).strip() if isinstance(value, str) else repr(value))
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount != amount.to_integral_value() or amount < 1:
+    if not amount.is_finite() or amount != amount.to_integral_value() or not 1 <= amount < AMOUNT_CEILING:
         return None
     return int(amount)
 
