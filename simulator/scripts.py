@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from . import rules, scheduler
 from .conf import SimConfig
@@ -109,5 +110,5 @@ def script_as_json(script: SimScript) -> dict[str, Any]:
         "spec": script.spec,
         "remaining": script.remaining,
         "used": script.used,
-        "created_at": script.created_at.isoformat(),
+        "created_at": timezone.localtime(script.created_at).isoformat(),
     }
