@@ -3,8 +3,10 @@
 No login (a dev tool), but the msisdn is validated before anything else, and the router's
 AllowedHostsOriginValidator still applies. Frames in: ``{"type": "ping"}``,
 ``{"type": "pay", "checkout_request_id", "pin"}``, ``{"type": "wrong_pin", …}``,
-``{"type": "cancel", …}``. Frames out: ``snapshot`` (open prompts, on connect and after a
-ping that finds the page behind), ``prompt``, ``closed``, ``answered``, ``pong``, ``error``.
+``{"type": "cancel", …}``, ``{"type": "resync"}``. Frames out: ``snapshot`` (the open
+prompts, on connect and on resync), ``prompt``, ``closed``, ``answered``, ``pong``, ``error``.
+``ping`` and ``resync`` are heartbeats; the page resyncs every 10 s, so a notification lost by
+the channel layer (it is best effort) only delays what the page shows.
 While a page is open (presence rows with a heartbeat), this phone's prompts wait for it.
 """
 
@@ -66,6 +68,7 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(handset.presence_heartbeat)(channel_name=self.channel_name)
             return await self.send_json({"type": "pong"})
         if kind == "resync":
+            await database_sync_to_async(handset.presence_heartbeat)(channel_name=self.channel_name)
             return await self.send_snapshot()
         if kind not in handset.ANSWERS:
             return await self.send_json(

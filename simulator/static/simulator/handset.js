@@ -100,7 +100,8 @@ function connect() {
   socket.addEventListener("open", () => {
     retryMs = 500;
     say("Connected. Waiting for prompts.");
-    heartbeat = setInterval(() => send({ type: "ping" }), HEARTBEAT_MS);
+    // Heartbeat (keeps this phone "open") and resync (catches anything the layer dropped).
+    heartbeat = setInterval(() => send({ type: "resync" }), HEARTBEAT_MS);
   });
   socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
