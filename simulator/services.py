@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -55,6 +55,18 @@ def record_call(api: str, status: int, *, error_code: str = "", fault: str = "",
     )
 
 
+SUBSCRIBER_LOCK_CLASS = 0x53494D  # "SIM": the namespace of our PostgreSQL advisory locks
+
+
+def _lock_subscriber(phone: str) -> None:
+    """Serialise pushes to one phone until the transaction ends, so two concurrent pushes
+    cannot both pass the open-prompt check (§3.3 "Unable to lock subscriber"). SQLite needs
+    nothing: its IMMEDIATE transactions already run one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SUBSCRIBER_LOCK_CLASS, int(phone[-9:])])
+
+
 def _open_prompt(phone: str) -> bool:
     now = timezone.now()
     return (
@@ -98,6 +110,7 @@ def push_accept(
     now = timezone.now()
     early, prompt, push = None, None, None
     with transaction.atomic():
+        _lock_subscriber(request.phone)
         if _open_prompt(request.phone):
             raise WireError(*LOCKED)
         plan = rules.resolve_plan(
