@@ -79,6 +79,8 @@ def script_for_checkout(
 
 def _take(queryset) -> SimScript | None:
     """Consume one use of the oldest matching script (conditional update: one winner)."""
+    if not queryset.filter(remaining__gt=0).exists():
+        return None  # the usual case: a plain read, no write lock taken (SQLite)
     with transaction.atomic():
         for script in queryset.filter(remaining__gt=0).order_by("created_at", "pk")[:5]:
             if queryset.filter(pk=script.pk, remaining__gt=0).update(
