@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from django.db.models import Q
 from django.utils import timezone
 
 from payments.jobs import claim_due
@@ -171,7 +170,3 @@ def deliver_push_now(checkout_request_id: str) -> int:
     for pk in SimDelivery.objects.filter(pk__in=pks).order_by("due_at", "pk").values_list("pk", flat=True):
         send_delivery(pk, config=config)
     return len(pks)
-
-
-def pending_deliveries() -> int:
-    return SimDelivery.objects.filter(Q(status=S.SCHEDULED) | Q(status=S.SENDING)).count()

@@ -114,10 +114,12 @@ FAULT_PHONES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def callback_desc(code: str) -> str:
+    """ResultDesc as the callback words it (§7)."""
     return CALLBACK_DESC.get(code, f"Simulated result {code}.")
 
 
 def query_desc(code: str) -> str:
+    """ResultDesc as the query words it (§4.2, §7)."""
     return QUERY_DESC.get(code, f"Simulated result {code}.")
 
 

@@ -105,6 +105,7 @@ def take_api_fault(api: str) -> dict[str, Any] | None:
 
 
 def script_as_json(script: SimScript) -> dict[str, Any]:
+    """A script as JSON primitives (control API and ``--json``)."""
     return {
         "id": script.pk,
         "target": script.target,

@@ -27,6 +27,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def delivery_as_json(delivery: SimDelivery) -> dict[str, Any]:
+    """One delivery attempt: what was sent where, and what came back."""
     return {
         "id": delivery.pk,
         "kind": delivery.kind,

@@ -40,6 +40,7 @@ API = SimApiCall.Api
 
 
 def daraja_json(data: dict[str, Any], status: int = 200) -> JsonResponse:
+    """JSON with Daraja's ``application/json;charset=UTF-8`` (and ``no-store`` on errors, §1.2)."""
     response = JsonResponse(data, status=status, content_type=JSON_CONTENT_TYPE)
     if status >= 400:
         response["Cache-Control"] = "no-store"  # §1.2: as on captured error responses
