@@ -53,7 +53,7 @@ class SimConfig:
     late_callback_seconds: float
     query_pending_fault_seconds: float
     duplicate_gap: float
-    oauth_slow_seconds: float
+    slow_seconds: float
     handset_ttl: float
 
     def __repr__(self) -> str:  # consumer secret and passkey stay out of logs
@@ -95,6 +95,6 @@ def sim_config() -> SimConfig:
         late_callback_seconds=float(_get("SIMULATOR_LATE_CALLBACK_SECONDS", 30.0)),
         query_pending_fault_seconds=float(_get("SIMULATOR_QUERY_PENDING_FAULT_SECONDS", 30.0)),
         duplicate_gap=float(_get("SIMULATOR_DUPLICATE_GAP_SECONDS", 1.0)),
-        oauth_slow_seconds=float(_get("SIMULATOR_SLOW_SECONDS", 10.0)),
+        slow_seconds=float(_get("SIMULATOR_SLOW_SECONDS", 10.0)),
         handset_ttl=float(_get("SIMULATOR_HANDSET_TTL_SECONDS", 30.0)),
     )

@@ -3,8 +3,10 @@
 No login (a dev tool), but the msisdn is validated before anything else, and the router's
 AllowedHostsOriginValidator still applies. Frames in: ``{"type": "ping"}``,
 ``{"type": "pay", "checkout_request_id", "pin"}``, ``{"type": "wrong_pin", …}``,
-``{"type": "cancel", …}``. Frames out: ``snapshot`` (open prompts, on connect and after a
-ping that finds the page behind), ``prompt``, ``closed``, ``answered``, ``pong``, ``error``.
+``{"type": "cancel", …}``, ``{"type": "resync"}``. Frames out: ``snapshot`` (the open
+prompts, on connect and on resync), ``prompt``, ``closed``, ``answered``, ``pong``, ``error``.
+``ping`` and ``resync`` are heartbeats; the page resyncs every 10 s, so a notification lost by
+the channel layer (it is best effort) only delays what the page shows.
 While a page is open (presence rows with a heartbeat), this phone's prompts wait for it.
 """
 
@@ -47,8 +49,9 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
     async def send_snapshot(self) -> None:
         config = sim_config()
         prompts = await database_sync_to_async(handset.open_prompts)(self.msisdn, config=config)
-        await self.send_json({"type": "snapshot", "msisdn": self.msisdn, "prompts": prompts,
-                              "shop": config.merchant.name})  # fmt: skip
+        await self.send_json(
+            {"type": "snapshot", "msisdn": self.msisdn, "prompts": prompts, "shop": config.merchant.name}
+        )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME:
@@ -65,6 +68,7 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(handset.presence_heartbeat)(channel_name=self.channel_name)
             return await self.send_json({"type": "pong"})
         if kind == "resync":
+            await database_sync_to_async(handset.presence_heartbeat)(channel_name=self.channel_name)
             return await self.send_snapshot()
         if kind not in handset.ANSWERS:
             return await self.send_json(
@@ -76,16 +80,28 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "error", "error": "Which prompt? checkout_request_id is missing."}
             )
         if kind == "pay" and not _PIN_RE.match(str(content.get("pin", ""))):
-            return await self.send_json({"type": "error", "error": "Enter a 4-digit M-PESA PIN.",
-                                         "checkout_request_id": checkout_id})  # fmt: skip
+            return await self.send_json(
+                {"type": "error", "error": "Enter a 4-digit M-PESA PIN.", "checkout_request_id": checkout_id}
+            )
         push = await database_sync_to_async(services.handset_answer)(
             checkout_request_id=checkout_id, msisdn=self.msisdn, answer=kind, config=sim_config()
         )
         if push is None:
-            return await self.send_json({"type": "error", "error": "This prompt is no longer open.",
-                                         "checkout_request_id": checkout_id})  # fmt: skip
-        await self.send_json({"type": "answered", "checkout_request_id": checkout_id,
-                              "result_code": push.result_code, "result_desc": push.result_desc})  # fmt: skip
+            return await self.send_json(
+                {
+                    "type": "error",
+                    "error": "This prompt is no longer open.",
+                    "checkout_request_id": checkout_id,
+                }
+            )
+        await self.send_json(
+            {
+                "type": "answered",
+                "checkout_request_id": checkout_id,
+                "result_code": push.result_code,
+                "result_desc": push.result_desc,
+            }
+        )
 
     async def prompt_new(self, event):
         await self.send_json({"type": "prompt", "prompt": event["prompt"]})

@@ -97,6 +97,7 @@ def pushes(request: HttpRequest) -> JsonResponse:
 
 @control_view("GET")
 def push_detail(request: HttpRequest, checkout_request_id: str) -> JsonResponse:
+    """GET control/pushes/<CheckoutRequestID>/: one push with its deliveries."""
     push = SimPush.objects.prefetch_related("deliveries").get(checkout_request_id=checkout_request_id)
     return JsonResponse(push_as_json(push))
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from django.db.models import Q
 from django.utils import timezone
 
 from payments.jobs import claim_due
 
 from . import handset, scheduler
 from .conf import SimConfig, sim_config
+from .ids import mask_checkout_request_id
 from .models import SimDelivery
 from .wire import JSON_CONTENT_TYPE, callback_url_allowed
 
@@ -82,7 +82,7 @@ def _finish(row: SimDelivery, attempt: Attempt) -> SimDelivery:
     )
     logger.info(
         "simulated callback %s #%s → %s",
-        row.push.checkout_request_id,
+        mask_checkout_request_id(row.push.checkout_request_id),
         row.pk,
         attempt.status or attempt.error,
         extra={"event": "simulator.delivery", "kind": row.kind, "ms": attempt.duration_ms},
@@ -132,8 +132,12 @@ def deliver_due(*, limit: int = BATCH) -> int:
     config = sim_config()
     settled = scheduler.settle_unanswered(config=config)
     for push in settled:
-        handset.notify_closed_sync(push.phone, checkout_request_id=push.checkout_request_id,
-                                   result_code=push.result_code, reason="timeout")  # fmt: skip
+        handset.notify_closed_sync(
+            push.phone,
+            checkout_request_id=push.checkout_request_id,
+            result_code=push.result_code,
+            reason="timeout",
+        )
     handled = len(settled) + _sweep_interrupted(config)
     pks = claim_due(
         SimDelivery.objects.filter(status=S.SCHEDULED),
@@ -157,13 +161,12 @@ def deliver_push_now(checkout_request_id: str) -> int:
     """Send this push's due rows from the calling process (``manage.py simulator fire``)."""
     pks = claim_due(
         SimDelivery.objects.filter(status=S.SCHEDULED, push__checkout_request_id=checkout_request_id),
-        due_field="due_at", lease_field="lease_until", lease_seconds=60, limit=BATCH,
-    )  # fmt: skip
+        due_field="due_at",
+        lease_field="lease_until",
+        lease_seconds=60,
+        limit=BATCH,
+    )
     config = sim_config()
     for pk in SimDelivery.objects.filter(pk__in=pks).order_by("due_at", "pk").values_list("pk", flat=True):
         send_delivery(pk, config=config)
     return len(pks)
-
-
-def pending_deliveries() -> int:
-    return SimDelivery.objects.filter(Q(status=S.SCHEDULED) | Q(status=S.SENDING)).count()

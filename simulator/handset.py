@@ -30,6 +30,7 @@ def handset_open(msisdn: str, *, config: SimConfig) -> bool:
 
 
 def presence_join(*, channel_name: str, msisdn: str) -> None:
+    """A handset page opened (one row per socket)."""
     now = timezone.now()
     SimHandsetSession.objects.update_or_create(
         channel_name=channel_name, defaults={"msisdn": msisdn, "last_seen": now, "connected_at": now}
@@ -37,10 +38,12 @@ def presence_join(*, channel_name: str, msisdn: str) -> None:
 
 
 def presence_heartbeat(*, channel_name: str) -> None:
+    """The page is still there (it pings or resyncs every 10 s)."""
     SimHandsetSession.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
 
 
 def presence_leave(*, channel_name: str) -> None:
+    """The page closed; rows of pages that vanished without closing expire by TTL."""
     SimHandsetSession.objects.filter(channel_name=channel_name).delete()
 
 

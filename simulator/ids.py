@@ -58,3 +58,9 @@ def receipt_number(moment: datetime) -> str:
     month = string.ascii_uppercase[local.month - 1]
     day = _DAYS[local.day - 1]
     return year + month + day + "".join(secrets.choice(_UPPER_ALNUM) for _ in range(7))
+
+
+def mask_checkout_request_id(checkout_request_id: str) -> str:
+    """For logs: the id ends with the subscriber's 9 digits (§1.3), so hide all but 4."""
+    head, tail = checkout_request_id[:-9], checkout_request_id[-9:]
+    return head + "*****" + tail[-4:] if tail.isdigit() and head.startswith("ws_CO_") else checkout_request_id

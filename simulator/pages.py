@@ -39,5 +39,8 @@ def phone(request: HttpRequest, msisdn: str) -> HttpResponse:
     if not PHONE_RE.match(msisdn):
         raise Http404("Not a Kenyan M-Pesa number (2547XXXXXXXX or 2541XXXXXXXX).")
     config = sim_config()
-    return render(request, "simulator/phone.html", {"msisdn": msisdn, "pin_window": config.pin_window,
-                                                    "merchant": config.merchant})  # fmt: skip
+    return render(
+        request,
+        "simulator/phone.html",
+        {"msisdn": msisdn, "pin_window": config.pin_window, "merchant": config.merchant},
+    )

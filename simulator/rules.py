@@ -114,10 +114,12 @@ FAULT_PHONES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def callback_desc(code: str) -> str:
+    """ResultDesc as the callback words it (§7)."""
     return CALLBACK_DESC.get(code, f"Simulated result {code}.")
 
 
 def query_desc(code: str) -> str:
+    """ResultDesc as the query words it (§4.2, §7)."""
     return QUERY_DESC.get(code, f"Simulated result {code}.")
 
 
@@ -175,11 +177,20 @@ def resolve_plan(
 # --- scripts (JSON from the control API / manage.py simulator script) ---------------------
 _CODE_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 _FAULT_TYPES: dict[str, type] = {
-    "lost": bool, "duplicates": int, "concurrent": bool, "before_response": bool,
-    "late_seconds": float, "conflict_first": str, "amount_delta": int, "no_metadata": bool,
-    "string_code": bool, "query_pending_seconds": float, "push_error": str,
-    "push_timeout": bool, "expire_token": bool,
-}  # fmt: skip
+    "lost": bool,
+    "duplicates": int,
+    "concurrent": bool,
+    "before_response": bool,
+    "late_seconds": float,
+    "conflict_first": str,
+    "amount_delta": int,
+    "no_metadata": bool,
+    "string_code": bool,
+    "query_pending_seconds": float,
+    "push_error": str,
+    "push_timeout": bool,
+    "expire_token": bool,
+}
 
 
 class ScriptError(ValueError):

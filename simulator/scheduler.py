@@ -8,11 +8,12 @@ transaction; nothing here sends anything.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import ids, rules
+from . import handset, ids, rules
 from .callbacks import stk_callback_body
 from .conf import SimConfig
 from .models import SimDelivery, SimPush
@@ -80,8 +81,13 @@ def decide(push: SimPush, plan: rules.Plan, *, start: datetime, config: SimConfi
     planned: list[tuple[str, datetime, str]] = []
     if faults.conflict_first:
         other = faults.conflict_first
-        planned.append((D.Kind.CONFLICT, due, _body(push, code=other, desc=rules.callback_desc(other),
-                                                    faults=faults, config=config)))  # fmt: skip
+        planned.append(
+            (
+                D.Kind.CONFLICT,
+                due,
+                _body(push, code=other, desc=rules.callback_desc(other), faults=faults, config=config),
+            )
+        )
         due += gap
     body = _body(push, code=code, desc=push.result_desc, faults=faults, config=config)
     for n in range(faults.duplicates):
@@ -89,10 +95,16 @@ def decide(push: SimPush, plan: rules.Plan, *, start: datetime, config: SimConfi
         planned.append((D.Kind.CALLBACK if n == 0 else D.Kind.DUPLICATE, at, body))
     burst = uuid.uuid4().hex if faults.concurrent and faults.duplicates > 1 else ""
     rows = [
-        D(push=push, kind=kind, due_at=at, url=push.callback_url, body=text,
-          burst=burst if kind != D.Kind.CONFLICT else "")
+        D(
+            push=push,
+            kind=kind,
+            due_at=at,
+            url=push.callback_url,
+            body=text,
+            burst=burst if kind != D.Kind.CONFLICT else "",
+        )
         for kind, at, text in planned
-    ]  # fmt: skip
+    ]
     if faults.before_response:
         # Leased to the push view, which sends it inline; the runner takes it only if that
         # process dies first (the lease runs out), so it is never lost.
@@ -106,6 +118,20 @@ def wake_after_commit(deliveries: list[SimDelivery]) -> None:
         from payments.jobs import wake
 
         transaction.on_commit(wake)
+
+
+def _close_prompt_after_commit(push: SimPush, *, was_waiting: bool) -> None:
+    """A handset page still showing this prompt learns it is gone (decided by control)."""
+    if was_waiting:
+        transaction.on_commit(
+            partial(
+                handset.notify_closed_sync,
+                push.phone,
+                reason="control",
+                checkout_request_id=push.checkout_request_id,
+                result_code=push.result_code,
+            )
+        )
 
 
 def settle_unanswered(*, config: SimConfig, limit: int = 50) -> list[SimPush]:
@@ -149,8 +175,10 @@ def push_replan(checkout_request_id: str, plan: rules.Plan, *, config: SimConfig
             status=D.Status.CANCELLED, error="replaced by a script"
         )
         push.query_pending_until = None
+        was_waiting = not push.decided
         decision = decide(push, plan, start=timezone.now(), config=config)
         wake_after_commit(decision.deliveries)
+        _close_prompt_after_commit(push, was_waiting=was_waiting)
     return decision
 
 
@@ -164,6 +192,7 @@ def push_fire(checkout_request_id: str, *, result_code: str | None, config: SimC
             decision = decide(
                 push, rules.Plan(result_code or "0", "control:fire", delay=0), start=now, config=config
             )
+            _close_prompt_after_commit(push, was_waiting=True)
         else:
             rows = list(push.deliveries.filter(status=D.Status.SCHEDULED).order_by("due_at", "pk"))
             shift = max(timedelta(0), rows[0].due_at - now) if rows else timedelta(0)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from . import rules, scheduler
 from .conf import SimConfig
@@ -31,8 +32,9 @@ def parse_api_fault(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("fault") not in rules.API_FAULTS:
         raise rules.ScriptError(f"fault must be one of {', '.join(rules.API_FAULTS)}")
     seconds = data.get("seconds")
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                                or not 0 <= seconds <= 600):  # fmt: skip
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600
+    ):
         raise rules.ScriptError("seconds must be from 0 to 600")
     return {"fault": data["fault"], "seconds": seconds}
 
@@ -77,6 +79,8 @@ def script_for_checkout(
 
 def _take(queryset) -> SimScript | None:
     """Consume one use of the oldest matching script (conditional update: one winner)."""
+    if not queryset.filter(remaining__gt=0).exists():
+        return None  # the usual case: a plain read, no write lock taken (SQLite)
     with transaction.atomic():
         for script in queryset.filter(remaining__gt=0).order_by("created_at", "pk")[:5]:
             if queryset.filter(pk=script.pk, remaining__gt=0).update(
@@ -101,6 +105,7 @@ def take_api_fault(api: str) -> dict[str, Any] | None:
 
 
 def script_as_json(script: SimScript) -> dict[str, Any]:
+    """A script as JSON primitives (control API and ``--json``)."""
     return {
         "id": script.pk,
         "target": script.target,
@@ -108,5 +113,5 @@ def script_as_json(script: SimScript) -> dict[str, Any]:
         "spec": script.spec,
         "remaining": script.remaining,
         "used": script.used,
-        "created_at": script.created_at.isoformat(),
+        "created_at": timezone.localtime(script.created_at).isoformat(),
     }

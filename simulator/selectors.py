@@ -1,8 +1,10 @@
 """Reads for people and machines: recent pushes with their deliveries, as JSON primitives."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from payments.inputs import mask_phone
 
@@ -19,13 +21,19 @@ def pushes_recent(*, limit: int = 20, phone: str = "", after_id: int | None = No
     return qs.order_by("-pk")[: max(1, min(limit, 500))]
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """Local time (TIME_ZONE, Nairobi by default) with its offset, like Daraja's own ids."""
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
 def delivery_as_json(delivery: SimDelivery) -> dict[str, Any]:
+    """One delivery attempt: what was sent where, and what came back."""
     return {
         "id": delivery.pk,
         "kind": delivery.kind,
         "status": delivery.status,
-        "due_at": delivery.due_at.isoformat(),
-        "attempted_at": delivery.attempted_at.isoformat() if delivery.attempted_at else None,
+        "due_at": _iso(delivery.due_at),
+        "attempted_at": _iso(delivery.attempted_at),
         "response_status": delivery.response_status,
         "response_excerpt": delivery.response_excerpt,
         "duration_ms": delivery.duration_ms,
@@ -45,13 +53,13 @@ def push_as_json(push: SimPush, *, mask: bool = False) -> dict[str, Any]:
         "phone": mask_phone(push.phone) if mask else push.phone,
         "amount": int(push.amount),
         "account_reference": push.account_reference,
-        "created_at": push.created_at.isoformat(),
+        "created_at": _iso(push.created_at),
         "plan_source": push.plan_source,
         "faults": push.faults,
         "result_code": push.result_code or None,
         "result_desc": push.result_desc,
         "receipt_number": push.receipt_number or None,
-        "answer_by": push.answer_by.isoformat() if push.answer_by else None,
-        "completes_at": push.completes_at.isoformat() if push.completes_at else None,
+        "answer_by": _iso(push.answer_by),
+        "completes_at": _iso(push.completes_at),
         "deliveries": [delivery_as_json(d) for d in push.deliveries.all()],
     }

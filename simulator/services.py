@@ -8,14 +8,14 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from payments.inputs import mask_phone
 
 from . import handset, ids, rules, scheduler, scripts, tokens
-from .conf import SimConfig
+from .conf import SimConfig, sim_config
 from .models import SimApiCall, SimDelivery, SimHandsetSession, SimPush, SimScript, SimToken
 from .wire import (
     BEING_PROCESSED,
@@ -29,7 +29,7 @@ from .wire import (
     callback_url_allowed,
     parse_amount,
     query_result_body,
-)  # fmt: skip
+)
 from .wire import product_mismatch as is_product_mismatch
 
 logger = logging.getLogger("simulator")
@@ -55,6 +55,18 @@ def record_call(api: str, status: int, *, error_code: str = "", fault: str = "",
     )
 
 
+SUBSCRIBER_LOCK_CLASS = 0x53494D  # "SIM": the namespace of our PostgreSQL advisory locks
+
+
+def _lock_subscriber(phone: str) -> None:
+    """Serialise pushes to one phone until the transaction ends, so two concurrent pushes
+    cannot both pass the open-prompt check (§3.3 "Unable to lock subscriber"). SQLite needs
+    nothing: its IMMEDIATE transactions already run one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SUBSCRIBER_LOCK_CLASS, int(phone[-9:])])
+
+
 def _open_prompt(phone: str) -> bool:
     now = timezone.now()
     return (
@@ -66,11 +78,18 @@ def _open_prompt(phone: str) -> bool:
 
 def _create_push(request: PushRequest, *, now) -> SimPush:
     fields = dict(
-        merchant_request_id=ids.merchant_request_id(), shortcode=request.shortcode,
-        transaction_type=request.transaction_type, party_a=request.party_a, party_b=request.party_b,
-        phone=request.phone, amount=request.amount, account_reference=request.account_reference,
-        transaction_desc=request.transaction_desc, callback_url=request.callback_url, created_at=now,
-    )  # fmt: skip
+        merchant_request_id=ids.merchant_request_id(),
+        shortcode=request.shortcode,
+        transaction_type=request.transaction_type,
+        party_a=request.party_a,
+        party_b=request.party_b,
+        phone=request.phone,
+        amount=request.amount,
+        account_reference=request.account_reference,
+        transaction_desc=request.transaction_desc,
+        callback_url=request.callback_url,
+        created_at=now,
+    )
     for attempt in range(5):
         counter = None if attempt == 0 else secrets.randbelow(1000)
         checkout_id = ids.checkout_request_id(phone=request.phone, moment=now, counter=counter)
@@ -91,14 +110,17 @@ def push_accept(
     now = timezone.now()
     early, prompt, push = None, None, None
     with transaction.atomic():
+        _lock_subscriber(request.phone)
         if _open_prompt(request.phone):
             raise WireError(*LOCKED)
         plan = rules.resolve_plan(
-            phone=request.phone, amount=request.amount, config=config,
+            phone=request.phone,
+            amount=request.amount,
+            config=config,
             script=plan or scripts.take_phone_plan(request.phone),
             product_mismatch=is_product_mismatch(request, config.merchant),
             handset_open=handset.handset_open(request.phone, config=config),
-        )  # fmt: skip
+        )
         if not plan.faults.push_error:
             push = _create_push(request, now=now)
             if plan.result_code is None:
@@ -115,9 +137,11 @@ def push_accept(
     if push is None:  # raised after the commit: the script's use stays consumed
         raise WireError(*NAMED_ERRORS[plan.faults.push_error])
     logger.info(
-        "simulated push accepted (%s, %s)", push.checkout_request_id, plan.source,
+        "simulated push accepted (%s, %s)",
+        ids.mask_checkout_request_id(push.checkout_request_id),
+        plan.source,
         extra={"event": "simulator.push", "phone": mask_phone(request.phone), "amount": request.amount},
-    )  # fmt: skip
+    )
     return PushOutcome(push=push, plan=plan, early=early, prompt=prompt)
 
 
@@ -136,11 +160,18 @@ def push_trigger(data: dict[str, Any], *, config: SimConfig) -> PushOutcome:
     plan = rules.parse_script_plan({k: v for k, v in data.items() if k not in own}, source="trigger")
     merchant = config.merchant
     request = PushRequest(
-        shortcode=merchant.shortcode, password="", timestamp=ids.daraja_timestamp(timezone.now()),
-        transaction_type=merchant.transaction_type, amount=amount, party_a=phone, party_b=merchant.party_b,
-        phone=phone, callback_url=data["callback_url"], transaction_desc="Trigger",
+        shortcode=merchant.shortcode,
+        password="",
+        timestamp=ids.daraja_timestamp(timezone.now()),
+        transaction_type=merchant.transaction_type,
+        amount=amount,
+        party_a=phone,
+        party_b=merchant.party_b,
+        phone=phone,
+        callback_url=data["callback_url"],
+        transaction_desc="Trigger",
         account_reference=str(data.get("account_reference") or "TRIGGER"),
-    )  # fmt: skip
+    )
     return push_accept(request, token="", config=config, plan=plan)
 
 
@@ -194,9 +225,12 @@ def handset_answer(
         decision = scheduler.decide(push, plan, start=timezone.now(), config=config)
         scheduler.wake_after_commit(decision.deliveries)
         closed = partial(
-            handset.notify_closed_sync, msisdn, result_code=code, reason=answer,
+            handset.notify_closed_sync,
+            msisdn,
+            result_code=code,
+            reason=answer,
             checkout_request_id=push.checkout_request_id,
-        )  # fmt: skip
+        )
         transaction.on_commit(closed)
     return push
 
@@ -206,10 +240,14 @@ def delivery_resend(delivery_id: int, *, config: SimConfig) -> SimDelivery:
     leased to the caller (who sends it inline). Raises SimDelivery.DoesNotExist."""
     original = SimDelivery.objects.select_related("push").get(pk=delivery_id)
     return SimDelivery.objects.create(
-        push=original.push, kind=SimDelivery.Kind.RESEND, due_at=timezone.now(), url=original.url,
-        body=original.body, resend_of=original,
+        push=original.push,
+        kind=SimDelivery.Kind.RESEND,
+        due_at=timezone.now(),
+        url=original.url,
+        body=original.body,
+        resend_of=original,
         lease_until=timezone.now() + timedelta(seconds=config.callback_timeout + 30),
-    )  # fmt: skip
+    )
 
 
 def reset_state() -> dict[str, int]:
@@ -232,6 +270,7 @@ def counters() -> dict[str, int]:
         SimDelivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
     )
     S = SimDelivery.Status
+    fresh = timezone.now() - timedelta(seconds=sim_config().handset_ttl)
     return {
         "token_requests": calls.get(SimApiCall.Api.OAUTH, 0),
         "tokens_issued": SimToken.objects.count(),
@@ -241,5 +280,8 @@ def counters() -> dict[str, int]:
         "deliveries": deliveries.get(S.SENT, 0) + deliveries.get(S.FAILED, 0),
         "deliveries_failed": deliveries.get(S.FAILED, 0),
         "deliveries_scheduled": deliveries.get(S.SCHEDULED, 0) + deliveries.get(S.SENDING, 0),
-        "handsets_open": SimHandsetSession.objects.values("msisdn").distinct().count(),
+        "handsets_open": SimHandsetSession.objects.filter(last_seen__gt=fresh)
+        .values("msisdn")
+        .distinct()
+        .count(),
     }

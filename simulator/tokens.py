@@ -15,6 +15,7 @@ from .models import SimToken
 
 
 def token_hash(token: str) -> str:
+    """What is stored instead of the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -59,6 +60,7 @@ def token_issue(*, consumer_key: str, config: SimConfig) -> str:
 
 
 def bearer_token(header: str) -> str:
+    """``Bearer <token>`` → the token ("" for anything else)."""
     scheme, _, value = header.strip().partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
 
@@ -73,6 +75,7 @@ def token_valid(token: str) -> bool:
 
 
 def token_revoke(token: str, *, reason: str) -> int:
+    """This token stops working now; returns 1 if it was live."""
     return SimToken.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
     )

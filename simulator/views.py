@@ -33,13 +33,14 @@ from .wire import (
     push_accepted_body,
     validate_push,
     validate_query,
-)  # fmt: skip
+)
 
 logger = logging.getLogger("simulator")
 API = SimApiCall.Api
 
 
 def daraja_json(data: dict[str, Any], status: int = 200) -> JsonResponse:
+    """JSON with Daraja's ``application/json;charset=UTF-8`` (and ``no-store`` on errors, §1.2)."""
     response = JsonResponse(data, status=status, content_type=JSON_CONTENT_TYPE)
     if status >= 400:
         response["Cache-Control"] = "no-store"  # §1.2: as on captured error responses
@@ -50,8 +51,9 @@ async def _error(
     api: str, error: WireError | tuple[str, str], *, fault: str = "", checkout: str = ""
 ) -> JsonResponse:
     err = error if isinstance(error, WireError) else WireError(*error)
-    await sync_to_async(services.record_call)(api, err.http_status, error_code=err.error_code, fault=fault,
-                                              checkout=checkout)  # fmt: skip
+    await sync_to_async(services.record_call)(
+        api, err.http_status, error_code=err.error_code, fault=fault, checkout=checkout
+    )
     return daraja_json(error_body(err, request_id()), status=err.http_status)
 
 
@@ -63,7 +65,7 @@ async def _api_fault(api: str) -> JsonResponse | None:
     kind = fault["fault"]
     if kind == "slow":
         await asyncio.sleep(
-            fault.get("seconds") if fault.get("seconds") is not None else sim_config().oauth_slow_seconds
+            fault.get("seconds") if fault.get("seconds") is not None else sim_config().slow_seconds
         )
         return None
     if kind == "malformed":  # a gateway hiccup: 200 with a truncated body
@@ -127,9 +129,12 @@ async def stk_push(request: HttpRequest) -> HttpResponse:
     try:
         data = parse_json_object(request.META.get("CONTENT_TYPE", ""), request.body)
         push_request = validate_push(
-            data, merchant=config.merchant, allowed_hosts=config.allowed_callback_hosts,
-            now=timezone.now(), max_skew=_freshness(config),
-        )  # fmt: skip
+            data,
+            merchant=config.merchant,
+            allowed_hosts=config.allowed_callback_hosts,
+            now=timezone.now(),
+            max_skew=_freshness(config),
+        )
         outcome = await sync_to_async(services.push_accept)(push_request, token=token, config=config)
     except WireError as exc:
         return await _error(API.STKPUSH, exc)

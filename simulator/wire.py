@@ -24,6 +24,7 @@ PHONE_RE = re.compile(r"^254[17]\d{8}$")  # §3.7: 2547XXXXXXXX and 2541XXXXXXXX
 _SHORTCODE_RE = re.compile(r"^\d{5,7}$")
 _TIMESTAMP_RE = re.compile(r"^\d{14}$")
 _URL_BAD_CHARS = re.compile(r"[\s<>{}\"|\\^`]")  # §9.5: spaces and placeholders
+AMOUNT_CEILING = 10**12  # no M-Pesa amount is this large; keeps the number storable
 PUSH_ACCEPTED = "Success. Request accepted for processing"  # §3.2
 QUERY_ACCEPTED = "The service request has been accepted successsfully"  # §4.2: the real typo
 
@@ -64,8 +65,15 @@ BUSY = ("500.003.02", "System is busy. Please try again in few minutes.")
 SPIKE = ("500.003.02", "Error Occurred: Spike Arrest Violation")
 QUOTA = ("500.003.03", "Quota Violation")
 INTERNAL = ("500.003.1001", "Internal Server Error")
-NAMED_ERRORS = {"busy": BUSY, "spike": SPIKE, "quota": QUOTA, "internal": INTERNAL, "error": INTERNAL,
-                "lock": LOCKED, "invalid_token": INVALID_TOKEN}  # fmt: skip
+NAMED_ERRORS = {
+    "busy": BUSY,
+    "spike": SPIKE,
+    "quota": QUOTA,
+    "internal": INTERNAL,
+    "error": INTERNAL,
+    "lock": LOCKED,
+    "invalid_token": INVALID_TOKEN,
+}
 
 
 def error_body(error: WireError | tuple[str, str], request_id: str) -> dict[str, str]:
@@ -137,7 +145,7 @@ def parse_amount(value: Any) -> int | None:
         amount = Decimal(str(value).strip() if isinstance(value, str) else repr(value))
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount != amount.to_integral_value() or amount < 1:
+    if not amount.is_finite() or amount != amount.to_integral_value() or not 1 <= amount < AMOUNT_CEILING:
         return None
     return int(amount)
 
@@ -200,9 +208,13 @@ def _shortcode(value: Any, field: str) -> str:
 
 
 def validate_push(
-    data: dict[str, Any], *, merchant: Merchant, allowed_hosts: tuple[str, ...], now: datetime,
+    data: dict[str, Any],
+    *,
+    merchant: Merchant,
+    allowed_hosts: tuple[str, ...],
+    now: datetime,
     max_skew: float | None,
-) -> PushRequest:  # fmt: skip
+) -> PushRequest:
     """§3.1/§3.3: field by field, then credentials. Raises WireError."""
     shortcode = _shortcode(data.get("BusinessShortCode"), "BusinessShortCode")
     timestamp = check_timestamp(data.get("Timestamp"), now=now, max_skew=max_skew)
@@ -225,17 +237,26 @@ def validate_push(
         raise invalid("AccountReference")
     password = data.get("Password")
     check_credentials(
-        shortcode=shortcode, password=password if isinstance(password, str) else "",
-        timestamp=timestamp, merchant=merchant,
-    )  # fmt: skip
+        shortcode=shortcode,
+        password=password if isinstance(password, str) else "",
+        timestamp=timestamp,
+        merchant=merchant,
+    )
     if merchant.transaction_type == PAYBILL and transaction_type == BUY_GOODS:
         raise invalid("TransactionType")  # §3.1: BuyGoods against a paybill [Med]
     return PushRequest(
-        shortcode=shortcode, password=password, timestamp=timestamp,
-        transaction_type=transaction_type, amount=amount, party_a=party_a, party_b=party_b,
-        phone=phone, callback_url=data["CallBackURL"],
-        account_reference=str(reference or "")[:255], transaction_desc=desc[:255],
-    )  # fmt: skip
+        shortcode=shortcode,
+        password=password,
+        timestamp=timestamp,
+        transaction_type=transaction_type,
+        amount=amount,
+        party_a=party_a,
+        party_b=party_b,
+        phone=phone,
+        callback_url=data["CallBackURL"],
+        account_reference=str(reference or "")[:255],
+        transaction_desc=desc[:255],
+    )
 
 
 def product_mismatch(request: PushRequest, merchant: Merchant) -> bool:
@@ -254,9 +275,11 @@ def validate_query(
         raise invalid("CheckoutRequestID")  # §4.4 [Low]: follows the general pattern
     password = data.get("Password")
     check_credentials(
-        shortcode=shortcode, password=password if isinstance(password, str) else "",
-        timestamp=timestamp, merchant=merchant,
-    )  # fmt: skip
+        shortcode=shortcode,
+        password=password if isinstance(password, str) else "",
+        timestamp=timestamp,
+        merchant=merchant,
+    )
     return QueryRequest(
         shortcode=shortcode, password=password, timestamp=timestamp, checkout_request_id=checkout_id
     )

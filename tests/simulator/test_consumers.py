@@ -170,3 +170,37 @@ async def test_unknown_frames_get_an_error():
     await communicator.send_json_to({"type": "pay"})
     assert "checkout_request_id" in (await communicator.receive_json_from(timeout=3))["error"]
     await communicator.disconnect()
+
+
+async def test_control_fire_closes_the_prompt_on_the_page(daraja, receiver, client):
+    communicator, _ = await open_handset()
+    await communicator.receive_json_from(timeout=3)
+    checkout_id = await sync_to_async(daraja.accepted)(PHONE)
+    await communicator.receive_json_from(timeout=3)
+    fired = await sync_to_async(client.post)(
+        f"/simulator/control/pushes/{checkout_id}/fire/",
+        {"result_code": 1032},
+        content_type="application/json",
+    )
+    assert fired.status_code == 200
+    closed = await communicator.receive_json_from(timeout=3)
+    assert (closed["type"], closed["result_code"], closed["reason"]) == ("closed", "1032", "control")
+    await sync_to_async(deliver_due)()
+    assert receiver.codes() == [1032]
+    await communicator.disconnect()
+
+
+async def test_resync_is_a_heartbeat_and_a_fresh_snapshot(daraja, settings):
+    communicator, _ = await open_handset()
+    await communicator.receive_json_from(timeout=3)
+    checkout_id = await sync_to_async(daraja.accepted)(PHONE)
+    await communicator.receive_json_from(timeout=3)
+    session = await SimHandsetSession.objects.aget()
+    session.last_seen -= timedelta(seconds=20)
+    await session.asave()
+    await communicator.send_json_to({"type": "resync"})
+    snapshot = await communicator.receive_json_from(timeout=3)
+    assert [p["checkout_request_id"] for p in snapshot["prompts"]] == [checkout_id]
+    refreshed = await SimHandsetSession.objects.aget()
+    assert refreshed.last_seen > session.last_seen
+    await communicator.disconnect()

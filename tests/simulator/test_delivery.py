@@ -5,7 +5,7 @@ import time
 from werkzeug import Response
 
 from payments import jobs
-from simulator.delivery import INTERRUPTED
+from simulator.delivery import INTERRUPTED, send_delivery
 from simulator.models import SimDelivery
 from tests.helpers.procs import free_port
 
@@ -165,3 +165,20 @@ def test_wake_is_called_after_commit_when_something_is_due_now(
     with django_capture_on_commit_callbacks(execute=True):
         daraja.accepted("254711000002")
     assert woken == [True]
+
+
+def test_a_stalled_worker_does_not_send_a_row_someone_else_sent(daraja, receiver, clock, run_deliveries):
+    """Worker A leased the row and stalled past its lease; worker B took it over and sent
+    it; when A wakes up it must not send it again."""
+    daraja.accepted()
+    clock.advance(3)
+    [pk] = jobs.claim_due(
+        SimDelivery.objects.filter(status="scheduled"),
+        due_field="due_at",
+        lease_field="lease_until",
+        lease_seconds=32,
+    )
+    clock.advance(33)
+    assert run_deliveries() == 1  # worker B
+    assert send_delivery(pk) is None  # worker A, late
+    assert len(receiver.seen) == 1

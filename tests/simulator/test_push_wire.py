@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 
 import pytest
 
@@ -10,6 +11,7 @@ from simulator.models import SimPush
 from .conftest import NAIROBI, stk_password
 
 INVALID = "400.002.02"
+LOCK = "Unable to lock subscriber, a transaction is already in process for the current subscriber"
 ENVELOPE = {"requestId", "errorCode", "errorMessage"}
 
 
@@ -221,3 +223,47 @@ def test_party_b_mismatch_is_accepted_then_fails_with_2028(daraja, receiver, clo
     clock.advance(3)
     run_deliveries()
     assert receiver.codes() == [2028]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pushes_to_one_phone_lock_the_subscriber(settings):
+    """Five pushes to one phone at the same instant: one prompt, four "Unable to lock"."""
+    from django.db import connection
+
+    from simulator.conf import sim_config
+    from simulator.services import push_accept
+    from simulator.wire import PushRequest, WireError
+
+    request = PushRequest(
+        shortcode="174379",
+        password="",
+        timestamp="20250402170008",
+        transaction_type="CustomerPayBillOnline",
+        amount=1,
+        party_a="254712000077",
+        party_b="174379",
+        phone="254712000077",
+        callback_url="http://127.0.0.1:9/cb/",
+        account_reference="X",
+        transaction_desc="X",
+    )
+    barrier = threading.Barrier(5)
+    results: list = []
+
+    def push():
+        try:
+            barrier.wait(timeout=5)
+            results.append(push_accept(request, token="", config=sim_config()))
+        except WireError as exc:
+            results.append(exc.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=push) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    outcomes = sorted(r if isinstance(r, str) else "accepted" for r in results)
+    assert outcomes == sorted(["accepted"] + [LOCK] * 4)
+    assert SimPush.objects.filter(phone="254712000077").count() == 1

@@ -103,7 +103,7 @@ class Command(BaseCommand):
 
     def push_lines(self, push: dict[str, Any]) -> str:
         result = push["result_code"] if push["result_code"] is not None else "waiting for handset"
-        faults = f" faults={push['faults']}" if push["faults"] else ""
+        faults = f" faults={json.dumps(push['faults'])}" if push["faults"] else ""
         lines = [
             f"{push['created_at'][11:19]}  {push['checkout_request_id']}  {mask_phone(push['phone'])}  "
             f"KES {push['amount']}  → {result} ({push['plan_source']}){faults}"
@@ -131,11 +131,13 @@ class Command(BaseCommand):
         else:
             script = scripts.script_create({"phone": options["phone"], "times": options["times"], **spec})
         data = scripts.script_as_json(script)
-        self.emit(data, f"Script #{script.pk} for {script.target} {script.value}: {script.spec}".rstrip())
+        self.emit(data, f"Script #{script.pk} for {script.target} {script.value}: {json.dumps(script.spec)}")
 
     def do_scripts(self, options):
         live = [scripts.script_as_json(s) for s in SimScript.objects.filter(remaining__gt=0)]
-        lines = [f"#{s['id']} {s['target']} {s['value']} x{s['remaining']}: {s['spec']}" for s in live]
+        lines = [
+            f"#{s['id']} {s['target']} {s['value']} x{s['remaining']}: {json.dumps(s['spec'])}" for s in live
+        ]
         self.emit({"scripts": live}, "\n".join(lines) or "No scripts.")
 
     def do_trigger(self, options):

@@ -30,9 +30,9 @@ function send(frame) {
 function showPrompt(prompt) {
   if (forms.has(prompt.checkout_request_id)) return;
   const form = template.content.firstElementChild.cloneNode(true);
-  const ref = prompt.account_reference ? ` Account no. ${prompt.account_reference}` : "";
+  const ref = prompt.account_reference ? `, account no. ${prompt.account_reference}` : "";
   form.querySelector(".prompt-text").textContent =
-    `Do you want to pay KES ${prompt.amount} to ${prompt.shop} (${prompt.shortcode})?${ref} Enter M-PESA PIN.`;
+    `Pay KES ${prompt.amount} to ${prompt.shop} (${prompt.shortcode})${ref}. Enter M-PESA PIN:`;
   const answer = (kind) => {
     const pin = form.elements.pin.value;
     send({ type: kind, checkout_request_id: prompt.checkout_request_id, pin });
@@ -100,7 +100,8 @@ function connect() {
   socket.addEventListener("open", () => {
     retryMs = 500;
     say("Connected. Waiting for prompts.");
-    heartbeat = setInterval(() => send({ type: "ping" }), HEARTBEAT_MS);
+    // Heartbeat (keeps this phone "open") and resync (catches anything the layer dropped).
+    heartbeat = setInterval(() => send({ type: "resync" }), HEARTBEAT_MS);
   });
   socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
