@@ -43,7 +43,8 @@ def claim_due(
     with transaction.atomic():
         due = queryset.filter(**{f"{due_field}__lte": now}).filter(free).order_by(due_field)
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
+            # of=self: a due-filter through a foreign key must not lock the joined rows too
+            due = due.select_for_update(skip_locked=True, of=("self",))
         candidates = list(due.values_list("pk", flat=True)[:limit])
         model = queryset.model
         return [pk for pk in candidates if model.objects.filter(pk=pk).filter(free).update(**lease)]

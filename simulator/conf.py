@@ -1,8 +1,8 @@
 """Every simulator setting, read at call time (never at import) in this one module.
 
-The ``SIMULATOR_*`` settings that ``project/settings.py`` defines are read with the same
-defaults it uses; the newer ones exist only here (``getattr`` with a default) and are listed
-in simulator/README.md. The simulator accepts the credentials our own client is configured
+Every ``SIMULATOR_*`` setting is an environment variable defined in ``project/settings.py``
+(documented in README.md, "The Daraja simulator"); the ``getattr`` defaults here repeat them
+for settings modules that leave some out. The simulator accepts the credentials our own client is configured
 with (``DARAJA_CONSUMER_KEY``/``SECRET``, ``DARAJA_SHORTCODE``/``PASSKEY``), so one set of
 environment variables drives both sides.
 """

@@ -1,4 +1,4 @@
-"""The JSON control API under ``/simulator/control/`` (curl examples in simulator/README.md).
+"""The JSON control API under ``/simulator/control/`` (curl examples in README.md, "The control API").
 
 Answers ``{"error": <sentence>}`` with 400 (bad input), 404 (unknown id), 405 or 409
 (the push is already final / a callback is on the wire). CSRF-exempt: it is a dev tool for

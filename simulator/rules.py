@@ -1,4 +1,4 @@
-"""Which outcome a push gets: the ONE rules table (documented in simulator/README.md).
+"""Which outcome a push gets: the ONE rules table (documented in README.md, "The Daraja simulator").
 
 Precedence, first match wins:
 1. a script set at runtime (for the CheckoutRequestID, or the next push to a phone);

@@ -1,5 +1,6 @@
 """Test settings: the project's settings with fast hashing, a file-backed SQLite test
-database (threads and subprocesses need a real file) and no in-process job thread."""
+database (threads need a real file) and no in-process job thread (tests run due jobs
+themselves, deterministically)."""
 
 import os
 import tempfile

@@ -215,8 +215,9 @@ def test_page_survives_a_server_restart(playwright_browser, own_app):
         expect(page.locator("[data-transport-note]")).to_contain_text("reconnecting")
         own_app.server.start()
         pushes = httpx.get(f"{own_app.url}/simulator/control/pushes/?phone=254711000111").json()["pushes"]
-        httpx.post(f"{own_app.url}/simulator/control/pushes/{pushes[0]['checkout_request_id']}/fire/",
-                   json={}).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{own_app.url}/simulator/control/pushes/{pushes[0]['checkout_request_id']}/fire/", json={}
+        ).raise_for_status()
         expect(status(page)).to_have_attribute("data-status", "paid")
         assert_same_document(page)
     finally:

@@ -26,8 +26,9 @@ def admin_client(db):
 
 def test_payment_admin_lists_filters_and_shows_the_timeline(admin_client, user):
     payment = make_payment(user, amount=77)
-    admin_client.post(callback_path(payment.public_id), data=dumps(callback_body(payment)),
-                      content_type="application/json")  # fmt: skip
+    admin_client.post(
+        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
+    )
     listing = admin_client.get("/admin/payments/payment/?status__exact=paid")
     assert listing.status_code == 200 and payment.public_id.hex[:10] in listing.text
     assert "2547****" in listing.text and payment.phone not in listing.text
@@ -59,8 +60,9 @@ def test_admin_actions(admin_client, user, django_capture_on_commit_callbacks):
 
 def test_replaying_a_callback_is_idempotent(admin_client, user):
     payment = make_payment(user, amount=40)
-    admin_client.post(callback_path(payment.public_id), data=dumps(callback_body(payment)),
-                      content_type="application/json")  # fmt: skip
+    admin_client.post(
+        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
+    )
     original = CallbackRecord.objects.get()
     admin_client.post(
         "/admin/payments/callbackrecord/", {"action": "replay", "_selected_action": [original.pk]}
@@ -88,8 +90,11 @@ def test_hostile_text_is_stored_sent_sanitised_and_rendered_escaped(auth_client,
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
     checkout = auth_client.get(f"/checkout/{order.public_id}/")
     assert "<script>alert(1)" not in checkout.text
-    response = auth_client.post("/payments/initiate/", data=json.dumps({"order": str(order.public_id),
-                                "phone": "0712345678"}), content_type="application/json")  # fmt: skip
+    response = auth_client.post(
+        "/payments/initiate/",
+        data=json.dumps({"order": str(order.public_id), "phone": "0712345678"}),
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert pushes[0]["AccountReference"] == "ORD9" and pushes[0]["TransactionDesc"] == "Order ORD9"
     assert Order.objects.get(pk=order.pk).description == HOSTILE

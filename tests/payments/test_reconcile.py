@@ -192,8 +192,11 @@ class TestConfirmSuccessWithQuery:
         settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY = True
 
     def post(self, client, payment, **kw):
-        return client.post(callback_path(payment.public_id), data=dumps(callback_body(payment, **kw)),
-                           content_type="application/json")  # fmt: skip
+        return client.post(
+            callback_path(payment.public_id),
+            data=dumps(callback_body(payment, **kw)),
+            content_type="application/json",
+        )
 
     def test_forged_success_is_not_credited(self, client, user, daraja):
         """S14: a valid URL token, a forged success; Daraja says the customer cancelled."""

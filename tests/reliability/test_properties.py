@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.db.models import Sum
-from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +21,9 @@ from tests.factories import accepted_for, callback_body, callback_result, dumps,
 pytestmark = pytest.mark.django_db
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -38,9 +39,15 @@ def mutate(data: dict, path: list[str], action: str, value):
     return data
 
 
-PATHS = [["Body"], ["Body", "stkCallback"], ["Body", "stkCallback", "ResultCode"],
-         ["Body", "stkCallback", "CheckoutRequestID"], ["Body", "stkCallback", "ResultDesc"],
-         ["Body", "stkCallback", "CallbackMetadata"], ["Body", "stkCallback", "MerchantRequestID"]]  # fmt: skip
+PATHS = [
+    ["Body"],
+    ["Body", "stkCallback"],
+    ["Body", "stkCallback", "ResultCode"],
+    ["Body", "stkCallback", "CheckoutRequestID"],
+    ["Body", "stkCallback", "ResultDesc"],
+    ["Body", "stkCallback", "CallbackMetadata"],
+    ["Body", "stkCallback", "MerchantRequestID"],
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -107,12 +114,17 @@ class MoneyMachine(RuleBasedStateMachine):
             else:
                 from payments.daraja.errors import DarajaAPIError
 
-                services.payment_mark_rejected(payment, DarajaAPIError("busy", error_code="500.003.02", http_status=500))
+                services.payment_mark_rejected(
+                    payment, DarajaAPIError("busy", error_code="500.003.02", http_status=500)
+                )
                 if payment.pushed_at is None:
                     self.rejected_unpushed.add(payment.pk)
 
-    @rule(data=st.data(), code=st.sampled_from(["0", "0", "1032", "1037", "1", "2001", "SFC_IC0003"]),
-          wrong_amount=st.booleans())  # fmt: skip
+    @rule(
+        data=st.data(),
+        code=st.sampled_from(["0", "0", "1032", "1037", "1", "2001", "SFC_IC0003"]),
+        wrong_amount=st.booleans(),
+    )
     def callback(self, data, code, wrong_amount):
         payments = self.payments()
         if payments:
@@ -160,6 +172,10 @@ class MoneyMachine(RuleBasedStateMachine):
 def test_p4_money_invariants_state_machine(user):
     run_state_machine_as_test(
         MoneyMachine,
-        settings=settings(max_examples=60, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture]),  # fmt: skip
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        ),
     )

@@ -57,7 +57,9 @@ async def one_payment(base: str, cookies: httpx.Cookies, csrf: str, index: int) 
 
 
 def test_l8_bounded_soak(tmp_path, redis):
-    app = App(tmp_path, REDIS_URL=redis.url, SIMULATOR_CALLBACK_DELAY_SECONDS="0.3", PAYMENTS_WS_MAX_PER_USER="50")
+    app = App(
+        tmp_path, REDIS_URL=redis.url, SIMULATOR_CALLBACK_DELAY_SECONDS="0.3", PAYMENTS_WS_MAX_PER_USER="50"
+    )
     app.server.start()
     try:
         web = app.web(*app.customer())
@@ -86,7 +88,9 @@ def test_l8_bounded_soak(tmp_path, redis):
         assert balance == paid * 10
         assert rss_end - rss_start < RSS_GROWTH_LIMIT_MB, (rss_start, rss_end)
         assert redis_keys(redis.port, "asgi:group:*") == 0  # every socket left its group
-        print(f"soak: {len(durations)} payments, p50 {sorted(durations)[len(durations) // 2]:.2f}s, "
-              f"RSS {rss_start:.0f}→{rss_end:.0f} MB")  # fmt: skip
+        print(
+            f"soak: {len(durations)} payments, p50 {sorted(durations)[len(durations) // 2]:.2f}s, "
+            f"RSS {rss_start:.0f}→{rss_end:.0f} MB"
+        )
     finally:
         app.server.stop()
