@@ -44,8 +44,14 @@ lint: $(VENV)/.test-installed
 	$(BIN)/python manage.py makemigrations --check --dry-run -v 0
 
 ## make test: everything, including browser, Redis, PostgreSQL and multi-process tests.
+## The second run repeats the concurrency rows on a PostgreSQL started for it.
 test: $(VENV)/.test-installed system-test-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.run_postgres $(PYTEST_ARGS)
+
+## make run-scaled: PostgreSQL + Redis + 2 Daphne + worker on loopback, no Docker needed.
+run-scaled: $(VENV)/.installed system-test-deps
+	$(BIN)/python -m project.topology --web 2
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-*

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
@@ -65,9 +66,10 @@ def run_due_jobs() -> dict[str, int]:
 class JobRunner(threading.Thread):
     """Polls the sources every ``poll_seconds``; ``wake()`` runs them sooner."""
 
-    def __init__(self, *, poll_seconds: float):
+    def __init__(self, *, poll_seconds: float, heartbeat: Path | None = None):
         super().__init__(name="payments-jobs", daemon=True)
         self.poll_seconds = poll_seconds
+        self.heartbeat = heartbeat  # touched every loop: a health check reads its age
         self._wake = threading.Event()
         self._stop = threading.Event()
 
@@ -83,6 +85,8 @@ class JobRunner(threading.Thread):
             return sum(run_due_jobs().values())
         finally:
             close_old_connections()
+            if self.heartbeat is not None:
+                self.heartbeat.touch()
 
     def run(self) -> None:
         logger.info("job runner started", extra={"event": "jobs.start", "sources": ",".join(_sources)})

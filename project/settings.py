@@ -199,6 +199,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request runs in a fresh thread context, so persistent connections are
     # never reused (performance-notes.md §4); a psycopg pool does the reuse instead.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Never wait forever on a lock: a callback then answers 503 and Daraja's record is kept
+    # by the reconciler instead (reliability-catalogue F5).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=5000)}"
+    )
     if env.bool("DATABASE_POOL", default=True):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),

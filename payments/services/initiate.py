@@ -5,10 +5,11 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import wraps
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..callback_url import callback_url
@@ -58,6 +59,21 @@ class InitiateResult:
     payment: Payment
     created: bool
     error: DarajaError | None = None
+
+
+def _released(fn):
+    """Run a database step, then give its connection back (to the pool) before the slow
+    Daraja call: holding it across the HTTP round trip starves the pool under load."""
+
+    @wraps(fn)
+    def step(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if not connection.in_atomic_block:  # (a test's outer transaction keeps it)
+                connection.close()
+
+    return sync_to_async(step)
 
 
 def _fingerprint(**fields) -> str:
@@ -227,7 +243,7 @@ async def payment_initiate(
 ) -> InitiateResult:
     """Create (committed), push, record. Never pushes twice for one payment; a replayed
     Idempotency-Key returns the first payment without touching Daraja."""
-    payment, created = await sync_to_async(payment_create)(
+    payment, created = await _released(payment_create)(
         user=user, phone=phone, order=order, amount=amount, idempotency_key=idempotency_key
     )
     if not created:
@@ -249,16 +265,16 @@ async def payment_initiate(
                 exc.error_message,
                 extra={"event": "push.rejected", **log_extra},
             )
-            payment = await sync_to_async(payment_mark_rejected)(payment, exc)
+            payment = await _released(payment_mark_rejected)(payment, exc)
         else:
             logger.warning(
                 "push outcome unknown: %s", exc.error_message, extra={"event": "push.unknown", **log_extra}
             )
-            payment = await sync_to_async(payment_mark_unknown)(payment, exc)
+            payment = await _released(payment_mark_unknown)(payment, exc)
         return InitiateResult(payment=payment, created=True, error=exc)
     logger.info(
         "push accepted",
         extra={"event": "push.accepted", "checkout_request_id": accepted.checkout_request_id, **log_extra},
     )
-    payment = await sync_to_async(payment_mark_pushed)(payment, accepted)
+    payment = await _released(payment_mark_pushed)(payment, accepted)
     return InitiateResult(payment=payment, created=True)

@@ -185,24 +185,46 @@ class TestIpAllowlist:
         assert post(client, payment, callback_body(payment), **forged).status_code == 403
 
 
+class _Locked:
+    """Hold a write lock on the callback table from another connection, the way a long
+    migration or a stuck transaction would (SQLite: BEGIN EXCLUSIVE; PostgreSQL: LOCK TABLE)."""
+
+    def __enter__(self):
+        settings_dict = connection.settings_dict
+        self.normal = dict(settings_dict["OPTIONS"])
+        connection.close()
+        if connection.vendor == "sqlite":
+            settings_dict["OPTIONS"]["timeout"] = 0.3
+            self.blocker = sqlite3.connect(settings_dict["NAME"], timeout=0)
+            self.blocker.execute("BEGIN EXCLUSIVE")
+        else:
+            import psycopg
+
+            settings_dict["OPTIONS"]["options"] = "-c lock_timeout=300"
+            self.blocker = psycopg.connect(
+                host=settings_dict["HOST"],
+                port=settings_dict["PORT"],
+                user=settings_dict["USER"],
+                dbname=connection.settings_dict["NAME"],
+            )
+            self.blocker.execute("LOCK TABLE payments_callbackrecord IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *exc):
+        self.blocker.rollback()
+        self.blocker.close()
+        connection.close()
+        connection.settings_dict["OPTIONS"] = self.normal
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
 def test_locked_database_is_503_then_the_resend_succeeds(client, user):
     """F5: nothing is falsely acknowledged; the re-posted callback settles once."""
     payment = make_payment(user, amount=60)
-    db_file = connection.settings_dict["NAME"]
-    normal_timeout = connection.settings_dict["OPTIONS"]["timeout"]
-    connection.close()
-    connection.settings_dict["OPTIONS"]["timeout"] = 0.3
-    blocker = sqlite3.connect(db_file, timeout=0)
-    try:
-        blocker.execute("BEGIN EXCLUSIVE")
+    with _Locked():
         response = post(client, payment, callback_body(payment))
         assert response.status_code == 503
-    finally:
-        blocker.rollback()
-        blocker.close()
-        connection.close()
-        connection.settings_dict["OPTIONS"]["timeout"] = normal_timeout
     assert not CallbackRecord.objects.exists() and Payment.objects.get(pk=payment.pk).status == "pending"
     assert post(client, payment, callback_body(payment)).status_code == 200
     assert Payment.objects.get(pk=payment.pk).status == "paid" and LedgerEntry.objects.count() == 1

@@ -157,6 +157,7 @@ def test_unknown_push_without_checkout_id_waits_for_its_callback(user, daraja):
     assert payment.status == "unknown" and seen == [] and payment.check_attempts == 1
 
 
+@pytest.mark.postgres
 def test_two_runners_never_query_the_same_payment_twice(user, daraja, transactional_db):
     daraja.oauth()
     calls = []

@@ -3,7 +3,6 @@ Daphne process on the Redis channel layer. No error, bounded memory, no leftover
 
 import asyncio
 import json
-import socket
 import time
 
 import httpx
@@ -24,14 +23,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
-
-
-def redis_keys(port: int, pattern: str) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-        command = f"*2\r\n$4\r\nKEYS\r\n${len(pattern)}\r\n{pattern}\r\n".encode()
-        sock.sendall(command)
-        header = sock.recv(64).split(b"\r\n")[0]
-        return int(header[1:])
 
 
 async def one_payment(base: str, cookies: httpx.Cookies, csrf: str, index: int) -> float:
@@ -87,7 +78,7 @@ def test_l8_bounded_soak(tmp_path, redis):
         balance = app.sql("SELECT balance FROM payments_wallet")[0][0]
         assert balance == paid * 10
         assert rss_end - rss_start < RSS_GROWTH_LIMIT_MB, (rss_start, rss_end)
-        assert redis_keys(redis.port, "asgi:group:*") == 0  # every socket left its group
+        assert redis.keys("asgi:group:*") == 0  # every socket left its group
         print(
             f"soak: {len(durations)} payments, p50 {sorted(durations)[len(durations) // 2]:.2f}s, "
             f"RSS {rss_start:.0f}→{rss_end:.0f} MB"

@@ -2,27 +2,17 @@
 Daphne subprocess: a person sees the prompt and taps Pay or Cancel."""
 
 import base64
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers.browser import chromium
 from tests.helpers.procs import ROOT, wait_until
 
 from .test_e2e import start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = "254712555666"
 PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 
@@ -36,14 +26,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def push(base: str, callback_url: str, *, amount: int, reference: str) -> str:

@@ -5,6 +5,7 @@ may run at once: jobs are leased atomically, so none is handled twice.
 """
 
 import signal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,9 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run due jobs once and exit.")
         parser.add_argument("--poll", type=float, default=None, help="Seconds between polls.")
+        parser.add_argument("--heartbeat", type=Path, default=None, help="File touched after every poll.")
 
-    def handle(self, *args, once: bool, poll: float | None, **options):
-        runner = JobRunner(poll_seconds=poll or settings.PAYMENTS_JOB_POLL_SECONDS)
+    def handle(self, *args, once: bool, poll: float | None, heartbeat: Path | None, **options):
+        runner = JobRunner(poll_seconds=poll or settings.PAYMENTS_JOB_POLL_SECONDS, heartbeat=heartbeat)
         if once:
             handled = runner.run_once()
             self.stdout.write(f"Handled {handled} job(s).")
