@@ -1,10 +1,17 @@
 """Admin: payments (filters, search, timeline, actions), raw callbacks (read-only), orders,
 wallets. Every action goes through a service; nothing here writes payment state directly."""
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from . import services
+from .health import delivery_health, top_codes
 from .inputs import mask_phone
+from .logging import mask_text
 from .models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
 from .realtime import broadcast_payment_status
 from .services.reconcile import payment_reconcile
@@ -54,8 +61,13 @@ class PaymentAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (PaymentEventInline, CallbackInline)
     actions = ("reconcile_now", "repush_status", "mark_reviewed")
-    exclude = ("phone",)
-    readonly_fields = [f.name for f in Payment._meta.fields if f.name != "phone"] + ["masked_phone"]
+    exclude = ("phone", "paid_phone")
+    readonly_fields = [
+        "timeline",
+        *[f.name for f in Payment._meta.fields if f.name not in ("phone", "paid_phone")],
+        "masked_phone",
+        "masked_paid_phone",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -70,6 +82,65 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.display(description="Phone")
     def masked_phone(self, obj: Payment) -> str:
         return mask_phone(obj.phone)
+
+    @admin.display(description="Paid from")
+    def masked_paid_phone(self, obj: Payment) -> str:
+        return mask_phone(obj.paid_phone)
+
+    @admin.display(description="Timeline")
+    def timeline(self, obj: Payment) -> str:
+        """Every request to Daraja, callback, query, state change and status push, in order."""
+        rows = []
+        for event in obj.events.all():
+            change = f"{event.from_status or '·'} → {event.to_status}" if event.to_status else ""
+            rows.append((event.created_at, event.get_kind_display(), event.source, change, event.detail))
+        for record in obj.callbacks.all():
+            detail = {"record": record.pk, "ip": record.remote_ip, "body": mask_text(record.body[:400])}
+            rows.append((record.received_at, "Raw callback", record.get_outcome_display(), "", detail))
+        rows.sort(key=lambda row: row[0])
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (f"{when:%H:%M:%S.%f}"[:-3], kind, source, change, detail)
+                for when, kind, source, change, detail in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Time (UTC)</th><th>What</th><th>Source / outcome</th><th>State</th>"
+            "<th>Detail</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    def get_urls(self):
+        health = path("health/", self.admin_site.admin_view(self.health_view), name="payments_health")
+        return [health, *super().get_urls()]
+
+    def health_view(self, request):
+        """Delivery health: callback latency, lost-callback rate, result-code mix."""
+        hours = max(1, min(24 * 30, int(request.GET.get("hours", 24) or 24)))
+        health = delivery_health(window=timedelta(hours=hours))
+        charts = [
+            _bars("Result codes", top_codes(health)),
+            _bars("Settled by", sorted(health.settled_by.items())),
+            _bars(
+                "Callback latency (push accepted → callback), seconds",
+                [(f"≤ {b:g}" if b != float("inf") else "slower", n) for b, n in _per_bucket(health)],
+            ),
+            _bars("Callbacks received, by outcome", sorted(health.callbacks.items())),
+        ]
+        lost = health.lost_callback_rate
+        context = {
+            **self.admin_site.each_context(request),
+            "health": health,
+            "hours": hours,
+            "charts": charts,
+            "p50": _round(health.latency_quantile(0.5)),
+            "p95": _round(health.latency_quantile(0.95)),
+            "lost": None if lost is None else round(lost * 100, 1),
+            "metrics_url": reverse("metrics"),
+        }
+        return render(request, "admin/payments/health.html", context)
 
     @admin.action(description="Reconcile now (STK query)")
     def reconcile_now(self, request, queryset):
@@ -105,8 +176,14 @@ class CallbackRecordAdmin(admin.ModelAdmin):
     search_fields = ("checkout_request_id", "payment__public_id")
     actions = ("replay",)
 
+    exclude = ("body",)
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in CallbackRecord._meta.fields]
+        return [f.name for f in CallbackRecord._meta.fields if f.name != "body"] + ["masked_body"]
+
+    @admin.display(description="Body (phone numbers masked)")
+    def masked_body(self, obj: CallbackRecord) -> str:
+        return mask_text(obj.body)
 
     def has_add_permission(self, request):
         return False
@@ -140,3 +217,22 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ("user__username",)
     readonly_fields = ("user", "balance", "updated_at")
     inlines = (LedgerInline,)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _per_bucket(health) -> list[tuple[float, int]]:
+    cumulative = health.latency_histogram()
+    return [(bound, n - (cumulative[i - 1][1] if i else 0)) for i, (bound, n) in enumerate(cumulative)]
+
+
+def _bars(title: str, items: list[tuple[str, int]]) -> dict:
+    """A tiny horizontal bar chart (rendered as inline SVG by the template)."""
+    top = max((n for _, n in items), default=0)
+    bars = [
+        {"label": str(label)[:22], "value": n, "width": int(380 * n / top) if top else 0, "y": 24 * i}
+        for i, (label, n) in enumerate(items)
+    ]
+    return {"title": title, "bars": bars, "height": max(24, 24 * len(bars))}

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import ops
+from . import metrics, ops
 
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

@@ -110,6 +110,8 @@ PAYMENTS_WS_MAX_PER_USER = env.int("PAYMENTS_WS_MAX_PER_USER", default=5)
 PAYMENTS_WS_MAX_MESSAGES = env.int("PAYMENTS_WS_MAX_MESSAGES", default=20)
 PAYMENTS_WS_RATE_WINDOW_SECONDS = env.float("PAYMENTS_WS_RATE_WINDOW_SECONDS", default=10.0)
 PAYMENTS_HISTORY_PAGE_SIZE = env.int("PAYMENTS_HISTORY_PAGE_SIZE", default=20)
+# /metrics: a bearer token for Prometheus (empty = open; keep /metrics off the public proxy)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Simulator --------------------------------------------------------------------------
 SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
@@ -258,7 +260,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
 )
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..callback_url import callback_url
-from ..daraja.client import DarajaClient
+from ..callback_url import callback_url, redact_callback_tokens
+from ..daraja.client import PATH_STK_PUSH, DarajaClient
 from ..daraja.errors import DarajaError
 from ..daraja.payloads import StkPushAccepted
 from ..inputs import mask_phone, sanitize_account_reference, sanitize_transaction_desc
@@ -160,7 +160,9 @@ def payment_create(
     return payment, True
 
 
-def payment_mark_pushed(payment: Payment, accepted: StkPushAccepted) -> Payment:
+def payment_mark_pushed(
+    payment: Payment, accepted: StkPushAccepted, *, request: dict | None = None
+) -> Payment:
     """Daraja accepted the push: store its ids, initiating → pending (unless a callback
     already settled it — the compare-and-swap lets the callback win, §9.10)."""
     now = timezone.now()
@@ -177,7 +179,11 @@ def payment_mark_pushed(payment: Payment, accepted: StkPushAccepted) -> Payment:
             payment=payment,
             kind=PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
-            detail={"accepted": True, "checkout_request_id": accepted.checkout_request_id},
+            detail={
+                "accepted": True,
+                "checkout_request_id": accepted.checkout_request_id,
+                "request": request or {},
+            },
         )
         payment.pushed_at = now
         payment_transition(payment, allowed_from=[S.INITIATING], to=S.PENDING, source=Payment.Source.PUSH)
@@ -185,14 +191,19 @@ def payment_mark_pushed(payment: Payment, accepted: StkPushAccepted) -> Payment:
     return payment
 
 
-def payment_mark_rejected(payment: Payment, error: DarajaError) -> Payment:
+def payment_mark_rejected(payment: Payment, error: DarajaError, *, request: dict | None = None) -> Payment:
     """Daraja refused, or was never reached: nothing is on the phone (terminal)."""
     with transaction.atomic():
         PaymentEvent.objects.create(
             payment=payment,
             kind=PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
-            detail={"accepted": False, "error_code": error.error_code, "error": error.error_message[:200]},
+            detail={
+                "accepted": False,
+                "error_code": error.error_code,
+                "error": error.error_message[:200],
+                "request": request or {},
+            },
         )
         payment_transition(
             payment,
@@ -208,7 +219,7 @@ def payment_mark_rejected(payment: Payment, error: DarajaError) -> Payment:
     return payment
 
 
-def payment_mark_unknown(payment: Payment, error: DarajaError) -> Payment:
+def payment_mark_unknown(payment: Payment, error: DarajaError, *, request: dict | None = None) -> Payment:
     """The push may have reached the phone (timeout, broken answer): never re-push; the
     callback (via the payment's own URL) or the reconciler will tell."""
     now = timezone.now()
@@ -217,7 +228,7 @@ def payment_mark_unknown(payment: Payment, error: DarajaError) -> Payment:
             payment=payment,
             kind=PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
-            detail={"accepted": None, "error": error.error_message[:200]},
+            detail={"accepted": None, "error": error.error_message[:200], "request": request or {}},
         )
         payment_transition(
             payment,
@@ -249,13 +260,23 @@ async def payment_initiate(
     if not created:
         return InitiateResult(payment=payment, created=False)
     log_extra = {"payment": str(payment.public_id), "phone": mask_phone(phone)}
+    client = DarajaClient()
+    url = callback_url(payment.public_id)
+    request = {  # what we asked Daraja, for the timeline: no Password, token or full phone
+        "endpoint": client.config.base_url + PATH_STK_PUSH,
+        "amount": payment.amount,
+        "phone": mask_phone(phone),
+        "account_reference": payment.account_reference,
+        "transaction_desc": payment.transaction_desc,
+        "callback_url": redact_callback_tokens(url),
+    }
     try:
-        accepted = await DarajaClient().stk_push(
+        accepted = await client.stk_push(
             phone=phone,
             amount=payment.amount,
             account_reference=payment.account_reference,
             transaction_desc=payment.transaction_desc,
-            callback_url=callback_url(payment.public_id),
+            callback_url=url,
         )
     except DarajaError as exc:
         if exc.definite:
@@ -265,16 +286,16 @@ async def payment_initiate(
                 exc.error_message,
                 extra={"event": "push.rejected", **log_extra},
             )
-            payment = await _released(payment_mark_rejected)(payment, exc)
+            payment = await _released(payment_mark_rejected)(payment, exc, request=request)
         else:
             logger.warning(
                 "push outcome unknown: %s", exc.error_message, extra={"event": "push.unknown", **log_extra}
             )
-            payment = await _released(payment_mark_unknown)(payment, exc)
+            payment = await _released(payment_mark_unknown)(payment, exc, request=request)
         return InitiateResult(payment=payment, created=True, error=exc)
     logger.info(
         "push accepted",
         extra={"event": "push.accepted", "checkout_request_id": accepted.checkout_request_id, **log_extra},
     )
-    payment = await _released(payment_mark_pushed)(payment, accepted)
+    payment = await _released(payment_mark_pushed)(payment, accepted, request=request)
     return InitiateResult(payment=payment, created=True)

@@ -1,0 +1,133 @@
+"""Operators' tools: health endpoints, /metrics, the delivery-health dashboard, the timeline."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from payments import services
+from payments.callback_url import callback_path
+from payments.health import delivery_health
+from payments.models import CallbackRecord, Payment
+from tests.factories import callback_body, dumps, make_payment, query_result
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(db):
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("ops", "ops@example.com", "pw"))
+    return client
+
+
+def settle_some(user) -> list[Payment]:
+    """Three callbacks 3 s, 7 s and 30 s after the push; one payment settled only by query."""
+    payments = [make_payment(user, amount=10 + i) for i in range(4)]
+    client = Client()
+    for payment, delay, code in zip(payments[:3], (3, 7, 30), (0, 1032, 0), strict=True):
+        Payment.objects.filter(pk=payment.pk).update(pushed_at=timezone.now() - timedelta(seconds=delay))
+        client.post(
+            callback_path(payment.public_id),
+            data=dumps(callback_body(payment, code=code)),
+            content_type="application/json",
+        )
+    services.payment_apply_result(payment=payments[3], result=query_result(payments[3], "0"), source="query")
+    return payments
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert set(ready.json()["checks"]) == {"database", "channel_layer", "cache"}
+    assert all(check["ok"] for check in ready.json()["checks"].values())
+
+
+def test_readyz_is_503_when_the_channel_layer_is_down(client, settings):
+    from project.layers import channel_layer_config
+    from tests.helpers.procs import free_port
+
+    settings.CHANNEL_LAYERS = channel_layer_config(f"redis://127.0.0.1:{free_port()}/0")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["channel_layer"]["ok"] is False and checks["database"]["ok"] is True
+
+
+def test_delivery_health_numbers(user):
+    settle_some(user)
+    health = delivery_health()
+    assert health.payments == 4
+    assert health.settled_by == {"callback": 3, "query": 1}
+    assert health.lost_callback_rate == 0.25
+    assert sorted(round(x) for x in health.latencies) == [3, 7, 30]
+    assert health.latency_quantile(0.5) == pytest.approx(7, abs=1)
+    assert health.by_result_code == {"0": 3, "1032": 1}
+    assert dict(health.latency_histogram())[10] == 2
+
+
+def test_metrics_in_prometheus_format(client, user, settings):
+    settle_some(user)
+    text = client.get("/metrics").content.decode()
+    assert 'mpesa_payments{status="paid",window="86400s"} 3.0' in text
+    assert 'mpesa_settled{source="query",window="86400s"} 1.0' in text
+    assert 'mpesa_lost_callback_ratio{window="86400s"} 0.25' in text
+    assert 'mpesa_callback_latency_seconds_bucket{le="10",window="86400s"} 2.0' in text
+    assert 'mpesa_result_codes{code="1032",window="86400s"} 1.0' in text
+    assert 'mpesa_callbacks{outcome="applied",window="86400s"} 3.0' in text
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
+
+
+def test_dashboard_shows_latency_lost_rate_and_code_mix(staff_client, user):
+    settle_some(user)
+    page = staff_client.get("/admin/payments/payment/health/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "lost-callback rate <strong>25.0 %</strong>" in text
+    assert "<svg" in text and "Result codes" in text and "1032" in text
+    assert staff_client.get("/admin/payments/payment/").content.decode().count("Delivery health") == 1
+
+
+def test_dashboard_needs_staff(client, user):
+    client.force_login(user)
+    assert client.get("/admin/payments/payment/health/").status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_client, user, daraja, settings):
+    from tests.helpers.fake_daraja import accept_pushes
+
+    accept_pushes(daraja)
+    customer = Client()
+    customer.force_login(user)
+    response = customer.post(
+        "/payments/initiate/",
+        data=json.dumps({"amount": 12, "phone": "0712345678"}),
+        content_type="application/json",
+    )
+    payment = Payment.objects.get(public_id=response.json()["payment"]["public_id"])
+    customer.post(
+        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
+    )
+    page = staff_client.get(f"/admin/payments/payment/{payment.pk}/change/").content.decode()
+    for expected in (
+        "STK push request",
+        "Raw callback",
+        "initiating → pending",
+        "pending → paid",
+        "Status pushed to browsers",
+        "2547****5678",
+        "/payments/callbacks/",
+    ):
+        assert expected in page, expected
+    from payments.callback_url import callback_token
+
+    assert callback_token(payment.public_id) not in page
+    assert settings.DARAJA_PASSKEY not in page and "254712345678" not in page
+    assert CallbackRecord.objects.get().outcome == "applied"
