@@ -49,15 +49,24 @@ def payment_links(payment) -> dict[str, str]:
     }
 
 
-def _read_json(request: HttpRequest) -> dict | JsonResponse:
-    if request.content_type != "application/json":
-        return json_error(415, "Send JSON (Content-Type: application/json).")
+def _capped_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The raw body, or a 413 past PAYMENTS_MAX_BODY_BYTES (the ASGI guard refuses first; this
+    covers other servers and the test client)."""
     try:
         raw = request.body
     except RequestDataTooBig:
         return json_error(413, "Request body too large.")
     if len(raw) > settings.PAYMENTS_MAX_BODY_BYTES:
         return json_error(413, "Request body too large.")
+    return raw
+
+
+def _read_json(request: HttpRequest) -> dict | JsonResponse:
+    if request.content_type != "application/json":
+        return json_error(415, "Send JSON (Content-Type: application/json).")
+    raw = _capped_body(request)
+    if isinstance(raw, JsonResponse):
+        return raw
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -221,12 +230,9 @@ def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonRe
     if not verify_callback_token(public_id, token):
         logger.warning("callback with a bad token", extra={"event": "callback.token", "ip": ip})
         return json_error(404, "Not found.")
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return json_error(413, "Request body too large.")
-    if len(body) > settings.PAYMENTS_MAX_BODY_BYTES:
-        return json_error(413, "Request body too large.")
+    body = _capped_body(request)
+    if isinstance(body, JsonResponse):
+        return body
     try:
         record = services.callback_store(
             public_id=public_id,

@@ -237,7 +237,7 @@ def test_reconcile_command(user, daraja):
     payment = make_payment(user)
     out = io.StringIO()
     call_command("payments_reconcile", "--payment", str(payment.public_id), "--json", stdout=out)
-    [decision] = json.loads(out.getvalue())
+    [decision] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert decision["action"] == "settled" and "1032" in decision["detail"]
     out = io.StringIO()
     call_command("payments_reconcile", "--older-than", "0", stdout=out)

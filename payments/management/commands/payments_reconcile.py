@@ -1,13 +1,10 @@
-"""Query Daraja for open payments now (the reconciler's manual trigger)."""
+"""Query Daraja for open payments now: the reconciler's manual trigger (cron-safe).
 
-import json
-import uuid
-from datetime import timedelta
+The same as ``manage.py mpesa reconcile`` (kept under this name for cron jobs and runbooks).
+"""
 
-from django.core.management.base import BaseCommand, CommandError
-
-from payments.models import Payment
-from payments.services.reconcile import payment_reconcile, payments_reconcile_stale
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
@@ -16,26 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--payment", help="Public id of one payment.")
         parser.add_argument("--older-than", type=int, default=60, help="Seconds (default 60).")
-        parser.add_argument("--json", action="store_true", help="Machine-readable output.")
+        parser.add_argument("--json", action="store_true", help="One JSON object per line.")
 
     def handle(self, *args, payment: str | None, older_than: int, json: bool, **options):
+        argv = ["--json"] if json else []
+        argv += ["reconcile", "--older-than", str(older_than)]
         if payment:
-            try:
-                found = Payment.objects.filter(public_id=uuid.UUID(payment)).first()
-            except ValueError:
-                found = None
-            if found is None:
-                raise CommandError(f"No payment with id {payment!r}.")
-            decisions = [payment_reconcile(found)]
-        else:
-            decisions = payments_reconcile_stale(older_than=timedelta(seconds=older_than))
-        self._print(decisions, as_json=json)
-
-    def _print(self, decisions, *, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps([d.__dict__ for d in decisions]))
-            return
-        if not decisions:
-            self.stdout.write("Nothing to reconcile.")
-        for d in decisions:
-            self.stdout.write(f"{d.payment[:10]}  {d.action:<8} {d.detail}")
+            argv += ["--payment", payment]
+        call_command("mpesa", *argv, stdout=self.stdout)
