@@ -60,9 +60,10 @@ def test_pay_an_order_and_watch_it_turn_paid(page, app):
     expect(page.locator("[data-receipt-amount]")).to_have_text(order_amount)
     expect(status(page)).to_have_attribute("data-transport", "websocket")
     assert_same_document(page)
+    expect(page.get_by_role("link", name="Back to your orders")).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "checkout-paid.png"))
-    page.goto("/")
+    page.get_by_role("link", name="Back to your orders").click()
     expect(page.get_by_text("Paid", exact=True).first).to_be_visible()
 
 

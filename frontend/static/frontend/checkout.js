@@ -149,6 +149,8 @@ function render(payment) {
   if (payment.wallet_balance !== null && payment.wallet_balance !== undefined) {
     document.querySelectorAll("[data-balance]").forEach((el) => (el.textContent = payment.wallet_balance));
   }
+  const done = root.querySelector("[data-done]");
+  if (done) done.hidden = !paid;
   if (payment.terminal) $("[data-status-title]").focus();
 }
 
