@@ -8,6 +8,7 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ..daraja.client import DarajaClient
@@ -120,10 +121,11 @@ def callback_process(record: CallbackRecord) -> Applied | None:
             _finish(record, O.UNCONFIRMED, why_not, result)
             return None
     shortcode = next((v for k, v in record.headers.items() if k.lower() == "businessshortcode"), None)
-    applied = payment_apply_result(
-        payment=payment, result=result, source=Payment.Source.CALLBACK, shortcode=shortcode
-    )
-    _finish(record, applied.outcome, applied.detail, result)
+    with transaction.atomic():  # the outcome is recorded in the settlement's own commit
+        applied = payment_apply_result(
+            payment=payment, result=result, source=Payment.Source.CALLBACK, shortcode=shortcode
+        )
+        _finish(record, applied.outcome, applied.detail, result)
     logger.info(
         "callback %s",
         applied.outcome,
