@@ -6,8 +6,12 @@
 - ``AccessLog``: one structured line per HTTP request and WebSocket handshake, with callback
   capability tokens redacted (Daphne's own access log prints raw paths, so we run it with
   ``-v 0`` and log here instead).
+- ``StaticFiles``: WhiteNoise's file index (long-lived caching, compressed variants, finders
+  in development) served at the ASGI level: WhiteNoise's Django middleware is sync-only and
+  would force every request's middleware chain through a sync hop.
 """
 
+import asyncio
 import logging
 import time
 
@@ -117,3 +121,37 @@ class AccessLog:
                     "client": client[0],
                 },
             )
+
+
+class StaticFiles:
+    def __init__(self, app):
+        self.app = app
+        self._whitenoise = None
+
+    def _index(self):
+        if self._whitenoise is None:
+            from whitenoise.middleware import WhiteNoiseMiddleware
+
+            self._whitenoise = WhiteNoiseMiddleware()  # reads STATIC_ROOT/finders from settings
+        return self._whitenoise
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(settings.STATIC_URL):
+            return await self.app(scope, receive, send)
+        index = self._index()
+        path = scope["path"]
+        static_file = index.find_file(path) if index.autorefresh else index.files.get(path)
+        if static_file is None:
+            return await self.app(scope, receive, send)
+        environ = {
+            "HTTP_" + k.decode("latin1").upper().replace("-", "_"): v.decode("latin1")
+            for k, v in scope.get("headers", [])
+        }
+        response = static_file.get_response(scope["method"], environ)
+        headers = [(k.lower().encode("latin1"), str(v).encode("latin1")) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": int(response.status), "headers": headers})
+        body = b""
+        if response.file is not None:
+            with response.file as handle:
+                body = await asyncio.to_thread(handle.read)
+        await send({"type": "http.response.body", "body": body})

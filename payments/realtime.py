@@ -6,7 +6,10 @@ msgpack, which rejects Decimal/UUID/datetime).
 """
 
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -92,10 +95,56 @@ def broadcast_payment_status(*, payment_id: int) -> bool:
     return True
 
 
+_collecting = threading.local()
+
+
+@contextmanager
+def collect_broadcasts() -> Iterator[list[int]]:
+    """Within this block (in this thread) committed transitions are collected instead of
+    pushed, so an async caller can send them itself without a sync→async hop."""
+    _collecting.ids = []
+    try:
+        yield _collecting.ids
+    finally:
+        del _collecting.ids
+
+
 def broadcast_after_commit(payment_id: int) -> None:
     """Schedule the broadcast for after the surrounding transaction commits (never before)."""
 
     def push_status() -> None:  # a named function: Django's robust on_commit logs __qualname__
-        broadcast_payment_status(payment_id=payment_id)
+        collected = getattr(_collecting, "ids", None)
+        if collected is not None:
+            collected.append(payment_id)
+        else:
+            broadcast_payment_status(payment_id=payment_id)
 
     transaction.on_commit(push_status, robust=True)
+
+
+def prepare_broadcasts(payment_ids: list[int]) -> list[dict[str, Any]]:
+    """The committed state of each collected payment (once each), recorded on its timeline."""
+    events = []
+    for payment in Payment.objects.select_related("order", "wallet").filter(pk__in=set(payment_ids)):
+        events.append(status_event(payment))
+        PaymentEvent.objects.create(
+            payment=payment, kind=PaymentEvent.Kind.BROADCAST, to_status=payment.status,
+            detail={"version": payment.version},
+        )  # fmt: skip
+    return events
+
+
+async def asend_status_events(events: list[dict[str, Any]]) -> int:
+    """Send prepared events from async code. Never raises (see broadcast_payment_status)."""
+    layer, sent = get_channel_layer(), 0
+    for event in events:
+        group = payment_group_name(uuid.UUID(event["payment"]["public_id"]))
+        try:
+            await layer.group_send(group, event)
+            sent += 1
+        except Exception as exc:
+            logger.warning(
+                "status push failed; clients will resync",
+                extra={"event": "push.failed", "payment": event["payment"]["public_id"], "error": repr(exc)},
+            )
+    return sent

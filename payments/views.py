@@ -20,11 +20,12 @@ from django.views.decorators.http import require_GET
 
 from . import selectors, services
 from .callback_url import redact_callback_tokens, verify_callback_token
+from .dbthread import run_in_db_thread
 from .inputs import InvalidInput, normalize_phone, parse_amount
 from .models import Payment
 from .netaddr import client_ip
 from .ratelimits import initiation_retry_after
-from .realtime import payment_status_payload
+from .realtime import asend_status_events, payment_status_payload
 
 logger = logging.getLogger("payments")
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -186,8 +187,8 @@ def _token_safe_logging(view):
     callback's responses as logged and log them ourselves with the token redacted."""
 
     @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+    async def wrapper(request, *args, **kwargs):
+        response = await view(request, *args, **kwargs)
         response._has_been_logged = True  # read by django.utils.log.log_response
         if response.status_code >= 400:
             logger.warning(
@@ -207,11 +208,12 @@ def _token_safe_logging(view):
 @csrf_exempt  # Daraja cannot send a CSRF token (daraja-reference.md §9.7); the URL is the capability.
 @transaction.non_atomic_requests  # the raw record must survive any later error (STYLE pitfall 2)
 @_token_safe_logging
-def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonResponse:
+async def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonResponse:
     """Daraja's result for one payment. 200 for processed, duplicate, late and orphan
     callbacks; 400 malformed (recorded); 403 IP refused and 404 bad token (not recorded);
     405 not POST; 413 too large; 503 when the database cannot take it (nothing falsely
-    acknowledged)."""
+    acknowledged). The ORM work is one hop to a database thread; the status push is sent
+    from here, after commit."""
     if request.method != "POST":
         response = json_error(405, "Use POST.")
         response["Allow"] = "POST"
@@ -234,14 +236,14 @@ def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonRe
     if isinstance(body, JsonResponse):
         return body
     try:
-        record = services.callback_store(
+        record, events = await run_in_db_thread(
+            services.callback_receive,
             public_id=public_id,
             body=body,
             headers=dict(request.headers),
             remote_ip=ip,
             ip_allowed=ip_allowed,
         )
-        services.callback_process(record)
     except DatabaseError as exc:
         logger.error(
             "callback not stored: database unavailable (%s)",
@@ -249,6 +251,7 @@ def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonRe
             extra={"event": "callback.db_error", "payment": str(public_id)},
         )
         return json_error(503, "Temporarily unavailable.")
+    await asend_status_events(events)
     if record.outcome == record.Outcome.MALFORMED:
         return JsonResponse({"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail}, status=400)
     return JsonResponse(ACK)

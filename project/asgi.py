@@ -18,13 +18,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from payments.asgi_middleware import AccessLog, BodySizeLimit  # noqa: E402
+from payments.asgi_middleware import AccessLog, BodySizeLimit, StaticFiles  # noqa: E402
 from payments.jobs import start_in_process_runner  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": AccessLog(BodySizeLimit(django_asgi_app)),
+        "http": AccessLog(StaticFiles(BodySizeLimit(django_asgi_app))),
         "websocket": AccessLog(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

@@ -101,6 +101,7 @@ PAYMENTS_RECONCILE_AFTER_SECONDS = env.int("PAYMENTS_RECONCILE_AFTER_SECONDS", d
 PAYMENTS_RECONCILE_BACKOFF_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_SECONDS", default=30)
 PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS", default=1800)
 PAYMENTS_RECONCILE_MAX_AGE_SECONDS = env.int("PAYMENTS_RECONCILE_MAX_AGE_SECONDS", default=86_400)
+PAYMENTS_DB_THREADS = env.int("PAYMENTS_DB_THREADS", default=4)
 PAYMENTS_RUN_JOBS_IN_PROCESS = env.bool("PAYMENTS_RUN_JOBS_IN_PROCESS", default=True)
 PAYMENTS_JOB_POLL_SECONDS = env.float("PAYMENTS_JOB_POLL_SECONDS", default=1.0)
 PAYMENTS_MAX_BODY_BYTES = env.int("PAYMENTS_MAX_BODY_BYTES", default=32_768)
@@ -162,8 +163,9 @@ if SIMULATOR_ENABLED:
     INSTALLED_APPS.append("simulator")
 
 MIDDLEWARE = [
+    # Every middleware here is async-capable (static files are served at the ASGI level,
+    # payments/asgi_middleware.py), so async views run without a sync hop.
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

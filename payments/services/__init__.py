@@ -6,7 +6,7 @@ Lock order, whenever several rows are written in one transaction: payment → or
 ledger entry.
 """
 
-from .callbacks import callback_process, callback_replay, callback_store
+from .callbacks import callback_process, callback_receive, callback_replay, callback_store
 from .initiate import (
     IdempotencyConflict,
     InitiateResult,
@@ -26,6 +26,7 @@ from .transitions import payment_transition, payments_expire_overdue
 __all__ = [
     "Applied",
     "callback_process",
+    "callback_receive",
     "callback_replay",
     "callback_store",
     "IdempotencyConflict",

@@ -15,6 +15,7 @@ from ..daraja.client import DarajaClient
 from ..daraja.errors import DarajaError
 from ..daraja.payloads import MalformedCallback, StkResult, parse_stk_callback
 from ..models import CallbackRecord, Payment, PaymentEvent
+from ..realtime import collect_broadcasts, prepare_broadcasts
 from .settle import Applied, payment_apply_result
 
 logger = logging.getLogger("payments")
@@ -137,6 +138,24 @@ def callback_process(record: CallbackRecord) -> Applied | None:
         },
     )
     return applied
+
+
+def callback_receive(
+    *,
+    public_id: uuid.UUID,
+    body: bytes,
+    headers: dict[str, str],
+    remote_ip: str | None,
+    ip_allowed: bool | None,
+) -> tuple[CallbackRecord, list[dict]]:
+    """Store and process one callback; returns the record and the status events to push
+    (committed state), for an async caller to send (payments/realtime.py)."""
+    with collect_broadcasts() as committed:
+        record = callback_store(
+            public_id=public_id, body=body, headers=headers, remote_ip=remote_ip, ip_allowed=ip_allowed
+        )
+        callback_process(record)
+    return record, prepare_broadcasts(committed)
 
 
 def callback_replay(record: CallbackRecord) -> CallbackRecord:

@@ -69,3 +69,29 @@ async def test_access_log_redacts_callback_tokens(caplog):
     assert callback_token(public_id) not in logged
     assert f"/payments/callbacks/{public_id.hex}/****" in logged
     assert "event=http.access" in logged and "status=200" in logged
+
+
+async def get(path: str, headers=()) -> tuple[int, dict, bytes]:
+    comm = ApplicationCommunicator(application, {**scope(path, headers), "method": "GET"})
+    await comm.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await comm.receive_output(timeout=10)
+    body = await comm.receive_output(timeout=10)
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body["body"]
+
+
+async def test_static_files_are_served_at_the_asgi_level():
+    status, headers, body = await get("/static/frontend/checkout.js")
+    assert status == 200 and b"StatusStream" in body
+    assert headers["content-type"].startswith("text/javascript")
+    again, _, empty = await get(
+        "/static/frontend/checkout.js", headers=[(b"if-none-match", headers["etag"].encode())]
+    )
+    assert (again, empty) == (304, b"")
+    assert (await get("/static/frontend/nope.js"))[0] == 404
+
+
+def test_every_middleware_is_async_capable(settings):
+    """One sync-only middleware would push every request (the callback too) through a sync hop."""
+    from django.utils.module_loading import import_string
+
+    assert all(getattr(import_string(path), "async_capable", False) for path in settings.MIDDLEWARE)
