@@ -81,6 +81,13 @@ def test_killed_after_the_push_before_the_callback(app):
     web = app.web(*creds)
     status_url = response.json()["status_url"]
     app.wait_for_status(web, status_url, "paid")
+    # The reconciler (due after 2 s here) may settle it by STK Query before the 3 s callback
+    # lands; either way the callback row is delivered by the new process and stored once.
+    wait_until(
+        lambda: app.sql("SELECT count(*) FROM payments_callbackrecord")[0][0] >= 1,
+        timeout=15,
+        message="the restarted process to deliver the due callback",
+    )
     public_id = response.json()["payment"]["public_id"]
     assert ledger(app, public_id) == [(55,)]
     assert app.sql("SELECT count(*) FROM payments_callbackrecord")[0][0] == 1
