@@ -7,14 +7,19 @@ import time
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, in seconds (clock-tick resolution)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of one process, all threads (clock-tick resolution)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             rest = f.read().rsplit(")", 1)[1].split()
     except FileNotFoundError:
-        return float("nan")
-    return (int(rest[11]) + int(rest[12])) / CLK_TCK
+        return float("nan"), float("nan")
+    return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, in seconds."""
+    return sum(cpu_times(pid))
 
 
 def rss_bytes(pid: int) -> int:
@@ -33,13 +38,15 @@ class CpuMeter:
 
     def start(self) -> "CpuMeter":
         self.t0 = time.perf_counter()
-        self.c0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
+        self.c0 = {k: cpu_times(p) for k, p in self.pids.items()}
         return self
 
     def stop(self) -> dict:
         wall = time.perf_counter() - self.t0
-        used = {k: cpu_seconds(p) - self.c0[k] for k, p in self.pids.items()}
-        return {"wall_s": wall, "cpu_s": used}
+        now = {k: cpu_times(p) for k, p in self.pids.items()}
+        used = {k: sum(now[k]) - sum(self.c0[k]) for k in self.pids}
+        system = {k: now[k][1] - self.c0[k][1] for k in self.pids}
+        return {"wall_s": wall, "cpu_s": used, "system_cpu_s": system}
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -122,6 +122,10 @@ def stack_env(*, port: int, db: Path, redis_url: str = "", layer: str = "memory"
         DARAJA_PASSKEY=SANDBOX_PASSKEY,
         DARAJA_CALLBACK_BASE_URL=f"http://127.0.0.1:{port}",
         PAYMENTS_CALLBACK_SECRET="bench-callback-secret",
+        # Production's "log" mode with loopback on the allowlist: the same check as with
+        # Safaricom's addresses, without a warning line per callback.
+        DARAJA_CALLBACK_IP_MODE="log",
+        DARAJA_CALLBACK_IPS="127.0.0.1",
         SIMULATOR_ENABLED="false",
         CHANNEL_LAYER=layer,
         PAYMENTS_WS_MAX_PER_USER=str(N_LARGE + SPARE + 100),
