@@ -30,7 +30,9 @@ pending, ledger/records/events deleted, wallet zeroed) while the server is idle.
 """
 
 import asyncio
+import gc
 import json
+import math
 import random
 import resource
 import sqlite3
@@ -39,7 +41,7 @@ import time
 
 import aiohttp
 
-from .procstat import CLK_TCK, CpuMeter, gc_pauses, rss_bytes, summary_ms
+from .procstat import CLK_TCK, CpuMeter, gc_pauses, rss_bytes, summary_ms, thread_cpu_ns
 
 P99_LIMIT_MS = 100.0
 FRAME_WAIT_S = 5.0  # after the last callback of a window: frames later than this are lost
@@ -77,6 +79,9 @@ class Bench:
         return self.deadline - time.time()
 
     def reset_db(self) -> None:
+        # The driver's own collector runs only here, between windows (see main): a pause of
+        # the load generator must never be measured as server latency.
+        gc.collect()
         db = sqlite3.connect(self.spec["db"], timeout=30)
         try:
             for statement in self.spec["reset_sql"]:
@@ -188,25 +193,51 @@ class Bench:
             )
         return result
 
-    async def idle(self, rss_before: int, added: int) -> dict:
+    async def shrink(self, keep_n: int) -> None:
+        """Close the sockets of payments >= keep_n (the ladder runs with N = keep_n open)."""
+        keep = [k for k, i in enumerate(self.open_idx) if i < keep_n]
+        drop = [k for k in range(len(self.sockets)) if k not in set(keep)]
+        if drop:
+            closers = [asyncio.create_task(self.sockets[k].close()) for k in drop]
+            await asyncio.wait(closers, timeout=30)
+            for k in drop:
+                self.readers[k].cancel()
+        self.open_idx = [self.open_idx[k] for k in keep]
+        self.sockets = [self.sockets[k] for k in keep]
+        self.readers = [self.readers[k] for k in keep]
+        await asyncio.sleep(2.0)  # the server handles the disconnects (group_discard) first
+
+    async def idle(self, rss_before: int, added: int, baseline_rss: int) -> dict:
         await asyncio.sleep(self.spec.get("settle_s", 2.0))
         rss_after = rss_bytes(self.rss_pid)
         window = self.spec.get("idle_window_s", 3.0)
         meter = CpuMeter({"sockets": self.rss_pid}).start()
+        ns0, t0 = thread_cpu_ns(self.rss_pid), time.perf_counter()
         await asyncio.sleep(window)
+        ns1, t1 = thread_cpu_ns(self.rss_pid), time.perf_counter()
         cpu = meter.stop()
         opened = len(self.sockets)
-        used = cpu["cpu_s"]["sockets"]
+        # schedstat has ns resolution (no request threads start or exit while idle);
+        # fall back to clock ticks if it is unavailable.
+        used = (ns1 - ns0) / 1e9 if ns0 is not None and ns1 is not None else cpu["cpu_s"]["sockets"]
+        cpu["wall_s"] = t1 - t0 if ns0 is not None else cpu["wall_s"]
         return {
             "rss_before_mb": rss_before / 2**20,
             "rss_after_mb": rss_after / 2**20,
             "sockets_added": added,
-            "rss_per_socket_kb": (rss_after - rss_before) / max(1, added) / 1024,
+            "rss_baseline_mb": baseline_rss / 2**20,
+            # RSS growth since before the first socket / all open sockets (the headline)
+            "rss_per_socket_kb": (rss_after - baseline_rss) / max(1, opened) / 1024,
+            # RSS growth over this stage's connect / sockets it added
+            "rss_per_added_socket_kb": (rss_after - rss_before) / max(1, added) / 1024,
             "idle_window_s": cpu["wall_s"],
             "idle_cpu_ms_per_s": used * 1000 / cpu["wall_s"],
             "idle_cpu_us_per_socket_s": used * 1e6 / cpu["wall_s"] / max(1, opened),
-            # one clock tick over the window: the resolution (an upper bound when 0 was read)
-            "idle_cpu_resolution_us_per_socket_s": 1e6 / CLK_TCK / cpu["wall_s"] / max(1, opened),
+            "idle_cpu_source": "schedstat" if ns0 is not None else "clock ticks",
+            # one clock tick over the window: the resolution when read from clock ticks
+            "idle_cpu_resolution_us_per_socket_s": (
+                0.0 if ns0 is not None else 1e6 / CLK_TCK / cpu["wall_s"] / max(1, opened)
+            ),
         }
 
     async def window(self, cb_session, rate: float, count: int) -> dict:
@@ -297,29 +328,32 @@ class Bench:
         return result
 
     async def ladder(self, cb_session, fixed: dict | None) -> dict:
-        """Increasing rates; the fixed-rate window counts as the first rung. A failed rung is
-        retried once when it looks like a single pause (p99 < 250 ms, nothing lost), not when
-        the server is plainly saturated."""
+        """Increasing rates; the fixed-rate window is the first rung. A failed rung is retried
+        once (``rung_seconds`` long) when it looks like a single pause (p99 < 250 ms, nothing
+        lost), not when the server is plainly saturated; a rate passes if either try passed."""
         rungs, best = [], None
-        if fixed is not None:
-            rungs.append({**fixed, "attempt": 1, "from_fixed_window": True})
-            if not fixed["passed"]:
-                return {"rungs": rungs, "max_rate_p99_under_100ms": None, "top_rung": self.spec["ladder"][-1]}
-            best = fixed["rate"]
         rung_s = self.spec["rung_seconds"]
-        for rate in self.spec["ladder"]:
+        plan = [(r, None) for r in self.spec["ladder"]]
+        if fixed is not None:
+            plan.insert(0, (fixed["rate"], {**fixed, "attempt": 1, "from_fixed_window": True}))
+        for rate, first in plan:
             count = min(int(rate * rung_s), len(self.sockets))
             outcome = None
             for attempt in (1, 2):
-                if self.remaining() < count / rate + FRAME_WAIT_S + 10:
-                    self.notes.append(f"ladder stopped before {rate}/s: time budget")
-                    break
-                outcome = await self.window(cb_session, rate, count)
-                outcome["attempt"] = attempt
-                rungs.append(outcome)
-                await asyncio.sleep(0.3)
-                self.reset_db()
-                await asyncio.sleep(0.5)
+                if attempt == 1 and first is not None:
+                    outcome = first
+                    rungs.append(outcome)
+                else:
+                    if self.remaining() < count / rate + FRAME_WAIT_S + 10:
+                        self.notes.append(f"ladder stopped before {rate}/s: time budget")
+                        outcome = None
+                        break
+                    outcome = await self.window(cb_session, rate, count)
+                    outcome["attempt"] = attempt
+                    rungs.append(outcome)
+                    await asyncio.sleep(0.3)
+                    self.reset_db()
+                    await asyncio.sleep(0.5)
                 p99 = outcome["latency"]["p99_ms"]
                 if outcome["passed"] or outcome["lost"] or p99 is None or p99 >= 250:
                     break
@@ -378,12 +412,17 @@ class Bench:
                         errors[0] += 1
                     tick = max(tick + interval, time.perf_counter())
 
-            async def callbacks() -> None:
+            async def post(i: int) -> None:
+                async with cbs.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
+                    await r.read()
+
+            async def callbacks() -> None:  # open loop, like Daraja: never waits for answers
+                posts = []
                 for i, at in zip(chosen, cb_times, strict=True):
                     await asyncio.sleep(max(0.0, t0 + at - time.perf_counter()))
                     self.sent[i] = time.perf_counter()
-                    async with cbs.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
-                        await r.read()
+                    posts.append(asyncio.create_task(post(i)))
+                await asyncio.wait(posts)
 
             async def quiet_meter() -> dict:
                 await asyncio.sleep(max(0.0, t0 + spec["t_quiet0"] - time.perf_counter()))
@@ -394,13 +433,27 @@ class Bench:
             tasks = [asyncio.create_task(customer(i)) for i in range(n)]
             cb_task = asyncio.create_task(callbacks())
             cpu = await quiet_meter()
-            await asyncio.wait([cb_task, *tasks], timeout=spec["t_end"] + 10)
-            for task in tasks:
+            await asyncio.wait([cb_task, *tasks], timeout=max(0.0, t_end + 1 - time.perf_counter()))
+            end_abs = time.perf_counter()
+            for task in [cb_task, *tasks]:
                 task.cancel()
-        quiet = [a for s, a in answers if spec["t_quiet0"] <= s < spec["t_quiet1"]]
+            await asyncio.wait([cb_task, *tasks], timeout=5)
+        # answers completed inside the polling-only window
+        quiet = [a for s, a in answers if spec["t_quiet0"] <= s + a < spec["t_quiet1"]]
         served = len(quiet) / (spec["t_quiet1"] - spec["t_quiet0"])
         cpu_s = cpu["cpu_s"]["server"]
         latencies = [seen[i] - self.sent[i] for i in chosen if seen[i] is not None and self.sent[i]]
+        # Customers that never saw "paid" before the window closed: right-censored at
+        # (window end - callback sent); percentiles that fall on them are reported as ">x".
+        censored = sorted(end_abs - self.sent[i] for i in chosen if seen[i] is None and self.sent[i])
+        everyone = sorted(latencies) + [float("inf")] * len(censored)
+
+        def pct(q: float):
+            if not everyone:
+                return None
+            v = everyone[min(len(everyone), max(1, math.ceil(q / 100 * len(everyone)))) - 1]
+            return f">{censored[0]:.1f}" if v == float("inf") else round(v, 3)
+
         self.reset_db()
         return {
             "customers": n,
@@ -415,6 +468,8 @@ class Bench:
             "callbacks": len(chosen),
             "notified": len(latencies),
             "notification": summary_ms(latencies),
+            "notification_all_s": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "censored": len(censored)},
+            "callbacks_sent": sum(1 for i in chosen if self.sent[i]),
             "window": {k: spec[k] for k in ("t_quiet0", "t_quiet1", "t_cb0", "t_cb1", "t_end")},
         }
 
@@ -439,28 +494,38 @@ class Bench:
             if "warmup" in phases:
                 out["warmup"] = await self.warmup(ws_session, cb_session)
             connected_s = 0.0
-            for stage in self.spec["stages"]:
-                if self.remaining() < stage["estimate_s"]:
+            baseline_rss = None
+            ladder_n = self.spec.get("ladder_n")
+            ladder_reserve = self.spec.get("ladder_estimate_s", 0) if ladder_n else 0
+            for k, stage in enumerate(self.spec["stages"]):
+                reserve = ladder_reserve if k else 0
+                if self.remaining() < stage["estimate_s"] + reserve:
                     self.notes.append(
-                        f"N={stage['n']} skipped: ~{stage['estimate_s']:.0f}s needed, "
+                        f"N={stage['n']} skipped: ~{stage['estimate_s'] + reserve:.0f}s needed, "
                         f"{self.remaining():.0f}s left in the budget"
                     )
                     break
                 row: dict = {"n": stage["n"]}
                 rss_before = rss_bytes(self.rss_pid)
+                baseline_rss = rss_before if baseline_rss is None else baseline_rss
                 before = len(self.sockets)
                 row["connect"] = await self.connect(ws_session, stage["n"], stage["connect_cap_s"])
                 connected_s += row["connect"]["wall_s"]
                 row["connect"]["cumulative_wall_s"] = connected_s
                 row["connect"]["from_open"] = before
-                row["idle"] = await self.idle(rss_before, len(self.sockets) - before)
+                gc.collect()
+                row["idle"] = await self.idle(rss_before, len(self.sockets) - before, baseline_rss)
                 if self.sockets and self.remaining() > self.spec["fixed_seconds"] + 10:
                     row["fixed"] = await self.fixed(cb_session)
-                if stage.get("ladder") and self.sockets:
-                    row["ladder"] = await self.ladder(cb_session, row.get("fixed"))
                 out["stages"].append(row)
                 if row["connect"]["opened"] < row["connect"]["added"]:
                     break
+            first = out["stages"][0] if out["stages"] else None
+            if ladder_n and first and first.get("fixed") and first["n"] == ladder_n:
+                shrunk_from = len(self.sockets)
+                await self.shrink(ladder_n)
+                first["ladder"] = await self.ladder(cb_session, first["fixed"])
+                first["ladder"]["sockets_open_before_shrink"] = shrunk_from
         finally:
             close_started = time.perf_counter()
             await asyncio.wait(
@@ -478,6 +543,7 @@ class Bench:
 def main() -> None:
     spec_path, result_path = sys.argv[1], sys.argv[2]
     raise_nofile()
+    gc.disable()  # collected explicitly between measurement windows (Bench.reset_db)
     spec = json.load(open(spec_path))
     result = asyncio.run(Bench(spec).run())
     with open(result_path, "w") as out:

@@ -17,6 +17,19 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK
 
 
+def thread_cpu_ns(pid: int) -> int | None:
+    """CPU time of the threads alive now, in ns (/proc/<pid>/task/*/schedstat). Threads that
+    exited are not counted: use only over windows in which no thread starts or ends."""
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError, PermissionError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process, in seconds."""
     return sum(cpu_times(pid))
