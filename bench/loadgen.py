@@ -1,0 +1,554 @@
+"""The load generator: a separate asyncio process (pinned to its own core by bench.run).
+
+    python -m bench.loadgen spec.json result.json
+
+It opens the checkout sockets, sends callbacks, watches frames and reads the servers'
+/proc figures; everything it measures is on one clock (``time.perf_counter``). Every phase
+is capped in count and in time.
+
+Push runs (``spec["stages"]``, e.g. N = 1,000 then 5,000 in the SAME server process):
+
+- ``warmup``   20 sockets opened and closed and 20 callbacks on spare payments (so one-off
+               imports and caches are not charged to the idle-socket memory), then a reset;
+- per stage, sockets are added up to the stage's N (the N = 5,000 stage adds 4,000 to the
+               1,000 already open):
+  ``connect``  ``connect_concurrency`` handshakes in flight; wall time until every new
+               socket's snapshot frame arrived; per-handshake times;
+  ``idle``     settle, then (RSS after - RSS before this stage's connect) / sockets added,
+               and the socket server's CPU over an idle window;
+  ``fixed``    callbacks at ``fixed_rate``/s (open loop) for ``fixed_seconds``: callback POST
+               → frame latency, POST answer time, server CPU per callback, GC pauses;
+  ``ladder``   (first stage only) increasing rates, ``rung_seconds`` each (fewer callbacks
+               when N is smaller than rate x rung_seconds: each callback needs a pending
+               payment with an open socket); a rung passes when p99 < 100 ms, no frame is
+               lost and the driver achieved >= 95% of the rate.
+
+Polling runs (``poll``): no sockets, N customers GET the status endpoint (see ``run_poll``).
+
+Between measurement windows the database is put back (``reset_sql``: settled payments →
+pending, ledger/records/events deleted, wallet zeroed) while the server is idle.
+"""
+
+import asyncio
+import gc
+import json
+import math
+import random
+import resource
+import sqlite3
+import sys
+import time
+
+import aiohttp
+
+from .procstat import CLK_TCK, CpuMeter, gc_pauses, rss_bytes, summary_ms, thread_cpu_ns
+
+P99_LIMIT_MS = 100.0
+FRAME_WAIT_S = 5.0  # after the last callback of a window: frames later than this are lost
+
+
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+class Bench:
+    def __init__(self, spec: dict):
+        self.spec = spec
+        fixtures = json.load(open(spec["fixtures"]))
+        self.payments = fixtures["payments"]
+        self.n = spec["n"]  # the most sockets (or polling customers) this run may use
+        self.cookie = spec["cookie"]
+        self.rss_pid = spec["rss_pid"]  # the process holding the sockets
+        self.cpu_pids = spec["cpu_pids"]  # {name: pid}: every process whose CPU is charged
+        self.deadline = spec["deadline"]  # time.time() by which we must be done
+        self.sent: list[float | None] = []
+        self.recv: list[float | None] = []
+        self.expected = 0
+        self.received = 0
+        self.all_in = asyncio.Event()
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
+        self.open_idx: list[int] = []  # payments whose socket is open
+        self.readers: list[asyncio.Task] = []
+        self.notes: list[str] = []
+
+    # --- plumbing ---------------------------------------------------------------------
+    def remaining(self) -> float:
+        return self.deadline - time.time()
+
+    def reset_db(self) -> None:
+        # The driver's own collector runs only here, between windows (see main): a pause of
+        # the load generator must never be measured as server latency.
+        gc.collect()
+        db = sqlite3.connect(self.spec["db"], timeout=30)
+        try:
+            for statement in self.spec["reset_sql"]:
+                db.execute(statement)
+            db.commit()
+        finally:
+            db.close()
+
+    def ws_url(self, i: int) -> str:
+        return self.spec["ws_base"] + self.spec["ws_path"].format(public_id=self.payments[i]["public_id"])
+
+    def callback_url(self, i: int) -> str:
+        return self.spec["http_base"] + self.payments[i]["callback_path"]
+
+    async def open_socket(self, session: aiohttp.ClientSession, i: int, timeout: float):
+        ws = await session.ws_connect(
+            self.ws_url(i),
+            headers={"Cookie": self.cookie},
+            origin=self.spec["origin"],
+            autoping=True,
+            compress=0,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5),
+        )
+        msg = await asyncio.wait_for(ws.receive(), timeout)
+        if msg.type != aiohttp.WSMsgType.TEXT or not json.loads(msg.data).get("snapshot"):
+            await ws.close()
+            raise RuntimeError(f"no snapshot frame: {msg.type} {str(msg.data)[:200]}")
+        return ws
+
+    async def reader(self, i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            now = time.perf_counter()
+            frame = json.loads(msg.data)
+            if frame.get("snapshot") or frame.get("payment", {}).get("status") != "paid":
+                continue
+            if self.sent[i] is not None and self.recv[i] is None:
+                self.recv[i] = now
+                self.received += 1
+                if self.received >= self.expected:
+                    self.all_in.set()
+
+    # --- phases -----------------------------------------------------------------------
+    async def warmup(self, ws_session, cb_session) -> dict:
+        spare = list(range(len(self.payments) - 20, len(self.payments)))
+        sockets = [await self.open_socket(ws_session, i, 10) for i in spare]
+        for i in spare:
+            async with cb_session.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
+                await r.read()
+        await asyncio.sleep(0.5)
+        for ws in sockets:
+            await ws.close()
+        await asyncio.sleep(1.0)
+        self.reset_db()
+        return {"sockets": len(spare)}
+
+    async def connect(self, ws_session, upto: int, estimate_cap: float) -> dict:
+        """Open sockets for payments len(open)..upto-1 (``connect_concurrency`` handshakes in
+        flight); the wall time ends when the last snapshot frame has arrived."""
+        concurrency = self.spec.get("connect_concurrency", 100)
+        cap = min(estimate_cap, max(5.0, self.remaining() - 20))
+        first = len(self.sent)
+        if len(self.sent) < upto:
+            self.sent += [None] * (upto - len(self.sent))
+            self.recv += [None] * (upto - len(self.recv))
+        wanted = range(first, upto)
+        sem = asyncio.Semaphore(concurrency)
+        handshakes: list[float] = []
+        errors: list[str] = []
+        slots: dict[int, aiohttp.ClientWebSocketResponse] = {}
+
+        async def one(i: int) -> None:
+            async with sem:
+                t = time.perf_counter()
+                try:
+                    slots[i] = await self.open_socket(ws_session, i, 30)
+                    handshakes.append(time.perf_counter() - t)
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    errors.append(repr(exc)[:200])
+
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(one(i)) for i in wanted]
+        _, pending = await asyncio.wait(tasks, timeout=cap)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        wall = time.perf_counter() - started
+        for i in sorted(slots):
+            self.open_idx.append(i)
+            self.sockets.append(slots[i])
+            self.readers.append(asyncio.create_task(self.reader(i, slots[i])))
+        result = {
+            "added": len(wanted),
+            "opened": len(slots),
+            "open_total": len(self.sockets),
+            "errors": len(errors),
+            "first_errors": errors[:3],
+            "timed_out": bool(pending),
+            "wall_s": wall,
+            "per_socket_ms": wall * 1000 / max(1, len(slots)),
+            "concurrency": concurrency,
+            "handshake": summary_ms(handshakes),
+        }
+        if pending:
+            self.notes.append(
+                f"connect to {upto}: {len(pending)} handshakes not done within the {cap:.0f}s cap"
+            )
+        return result
+
+    async def shrink(self, keep_n: int) -> None:
+        """Close the sockets of payments >= keep_n (the ladder runs with N = keep_n open)."""
+        keep = [k for k, i in enumerate(self.open_idx) if i < keep_n]
+        drop = [k for k in range(len(self.sockets)) if k not in set(keep)]
+        if drop:
+            closers = [asyncio.create_task(self.sockets[k].close()) for k in drop]
+            await asyncio.wait(closers, timeout=30)
+            for k in drop:
+                self.readers[k].cancel()
+        self.open_idx = [self.open_idx[k] for k in keep]
+        self.sockets = [self.sockets[k] for k in keep]
+        self.readers = [self.readers[k] for k in keep]
+        await asyncio.sleep(2.0)  # the server handles the disconnects (group_discard) first
+
+    async def idle(self, rss_before: int, added: int, baseline_rss: int) -> dict:
+        await asyncio.sleep(self.spec.get("settle_s", 2.0))
+        rss_after = rss_bytes(self.rss_pid)
+        window = self.spec.get("idle_window_s", 3.0)
+        meter = CpuMeter({"sockets": self.rss_pid}).start()
+        ns0, t0 = thread_cpu_ns(self.rss_pid), time.perf_counter()
+        await asyncio.sleep(window)
+        ns1, t1 = thread_cpu_ns(self.rss_pid), time.perf_counter()
+        cpu = meter.stop()
+        opened = len(self.sockets)
+        # schedstat has ns resolution (no request threads start or exit while idle);
+        # fall back to clock ticks if it is unavailable.
+        used = (ns1 - ns0) / 1e9 if ns0 is not None and ns1 is not None else cpu["cpu_s"]["sockets"]
+        cpu["wall_s"] = t1 - t0 if ns0 is not None else cpu["wall_s"]
+        return {
+            "rss_before_mb": rss_before / 2**20,
+            "rss_after_mb": rss_after / 2**20,
+            "sockets_added": added,
+            "rss_baseline_mb": baseline_rss / 2**20,
+            # RSS growth since before the first socket / all open sockets (the headline)
+            "rss_per_socket_kb": (rss_after - baseline_rss) / max(1, opened) / 1024,
+            # RSS growth over this stage's connect / sockets it added
+            "rss_per_added_socket_kb": (rss_after - rss_before) / max(1, added) / 1024,
+            "idle_window_s": cpu["wall_s"],
+            "idle_cpu_ms_per_s": used * 1000 / cpu["wall_s"],
+            "idle_cpu_us_per_socket_s": used * 1e6 / cpu["wall_s"] / max(1, opened),
+            "idle_cpu_source": "schedstat" if ns0 is not None else "clock ticks",
+            # one clock tick over the window: the resolution when read from clock ticks
+            "idle_cpu_resolution_us_per_socket_s": (
+                0.0 if ns0 is not None else 1e6 / CLK_TCK / cpu["wall_s"] / max(1, opened)
+            ),
+        }
+
+    async def window(self, cb_session, rate: float, count: int) -> dict:
+        """``count`` callbacks at ``rate``/s (open loop, payments 0..count-1), then wait for
+        their frames. The caller resets the database before the next window."""
+        targets = self.open_idx[:count]
+        count = len(targets)
+        self.sent = [None] * len(self.sent)
+        self.recv = [None] * len(self.recv)
+        self.expected, self.received = count, 0
+        self.all_in = asyncio.Event()
+        answers: list[float] = []
+        bad: list[int] = []
+
+        async def fire(i: int) -> None:
+            t = time.perf_counter()
+            self.sent[i] = t
+            try:
+                async with cb_session.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
+                    await r.read()
+                    if r.status != 200:
+                        bad.append(r.status)
+            except Exception:  # noqa: BLE001
+                bad.append(-1)
+            answers.append(time.perf_counter() - t)
+
+        meter = CpuMeter(self.cpu_pids).start()
+        wall0 = time.time()
+        t0 = time.perf_counter()
+        tasks = []
+        for k, i in enumerate(targets):
+            due = t0 + k / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(fire(i)))
+        last_send = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.all_in.wait(), FRAME_WAIT_S)
+        except TimeoutError:
+            pass
+        await asyncio.wait(tasks, timeout=FRAME_WAIT_S)
+        cpu = meter.stop()
+        latencies = [self.recv[i] - self.sent[i] for i in targets if self.recv[i] is not None]
+        span = last_send - t0
+        achieved = (count - 1) / span if count > 1 and span > 0 else float(rate)
+        lat = summary_ms(latencies)
+        total_cpu = sum(v for v in cpu["cpu_s"].values() if v == v)
+        result = {
+            "rate": rate,
+            "count": count,
+            "achieved_rate": achieved,
+            "lost": count - len(latencies),
+            "bad_answers": len(bad),
+            "latency": lat,
+            "answer": summary_ms(answers),
+            "cpu_s": cpu["cpu_s"],
+            "system_cpu_s": cpu["system_cpu_s"],
+            "window_s": cpu["wall_s"],
+            "cpu_ms_per_callback": total_cpu * 1000 / max(1, count),
+            "server_cpu_ms_per_callback": sum(
+                v for k, v in cpu["cpu_s"].items() if k != "redis" and v == v
+            )
+            * 1000
+            / max(1, count),
+            "gc": gc_pauses(self.spec.get("gc_logs", []), wall0, time.time()),
+        }
+        why = []
+        if result["lost"]:
+            why.append("lost frames")
+        if result["bad_answers"]:
+            why.append("callback errors")
+        if lat["p99_ms"] is None or lat["p99_ms"] >= P99_LIMIT_MS:
+            why.append("p99")
+        if achieved < 0.95 * rate:
+            why.append("rate not reached by the driver")
+        result["passed"] = not why
+        result["why"] = why
+        return result
+
+    async def fixed(self, cb_session) -> dict:
+        rate, seconds = self.spec["fixed_rate"], self.spec["fixed_seconds"]
+        if self.spec.get("marker_file"):  # bench.profile starts its sampler on this
+            open(self.spec["marker_file"], "w").close()
+        result = await self.window(cb_session, rate, int(rate * seconds))
+        await asyncio.sleep(0.3)
+        self.reset_db()
+        return result
+
+    async def ladder(self, cb_session, fixed: dict | None) -> dict:
+        """Increasing rates; the fixed-rate window is the first rung. A failed rung is retried
+        once (``rung_seconds`` long) when it looks like a single pause (p99 < 250 ms, nothing
+        lost), not when the server is plainly saturated; a rate passes if either try passed."""
+        rungs, best = [], None
+        rung_s = self.spec["rung_seconds"]
+        plan = [(r, None) for r in self.spec["ladder"]]
+        if fixed is not None:
+            plan.insert(0, (fixed["rate"], {**fixed, "attempt": 1, "from_fixed_window": True}))
+        for rate, first in plan:
+            count = min(int(rate * rung_s), len(self.sockets))
+            outcome = None
+            for attempt in (1, 2):
+                if attempt == 1 and first is not None:
+                    outcome = first
+                    rungs.append(outcome)
+                else:
+                    if self.remaining() < count / rate + FRAME_WAIT_S + 10:
+                        self.notes.append(f"ladder stopped before {rate}/s: time budget")
+                        outcome = None
+                        break
+                    outcome = await self.window(cb_session, rate, count)
+                    outcome["attempt"] = attempt
+                    rungs.append(outcome)
+                    await asyncio.sleep(0.3)
+                    self.reset_db()
+                    await asyncio.sleep(0.5)
+                p99 = outcome["latency"]["p99_ms"]
+                if outcome["passed"] or outcome["lost"] or p99 is None or p99 >= 250:
+                    break
+            if outcome is None or not outcome["passed"]:
+                break
+            best = rate
+        return {"rungs": rungs, "max_rate_p99_under_100ms": best, "top_rung": self.spec["ladder"][-1]}
+
+    # --- polling ----------------------------------------------------------------------
+    async def run_poll(self) -> dict:
+        """N customers each GET their payment's status every ``interval`` s (first poll at a
+        random phase). [t_quiet0, t_quiet1): polling only — server CPU per waiting customer
+        and the served rate. [t_cb0, t_cb1): ``poll_callbacks`` callbacks at random times for
+        random customers; notification latency = the first poll answer showing ``paid``
+        minus the callback's send time. A customer stops polling once it has seen ``paid``;
+        everyone stops at ``t_end`` (the seeds' 60 s give-up is longer than the window)."""
+        spec = self.spec["poll"]
+        interval = spec["interval_s"]
+        n = self.n
+        status_base = self.spec["status_base"]
+        headers = {"Cookie": self.cookie}
+        rng = random.Random(7)
+        chosen = rng.sample(range(n), min(spec["callbacks"], n))
+        cb_times = sorted(rng.uniform(spec["t_cb0"], spec["t_cb1"]) for _ in chosen)
+        self.sent = [None] * n
+        seen: list[float | None] = [None] * n
+        answers: list[tuple[float, float]] = []  # (time since start, seconds)
+        errors = [0]
+        connector = aiohttp.TCPConnector(limit=spec.get("connections", 200))
+        async with (
+            aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as poll,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=64),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"Content-Type": "application/json"},
+            ) as cbs,
+        ):
+            t0 = time.perf_counter()
+            t_end = t0 + spec["t_end"]
+
+            async def customer(i: int) -> None:
+                url = f"{status_base}/payments/{self.payments[i]['public_id']}/"
+                tick = t0 + rng.uniform(0, interval)
+                while tick < t_end:
+                    await asyncio.sleep(max(0.0, tick - time.perf_counter()))
+                    start = time.perf_counter()
+                    try:
+                        async with poll.get(url, headers=headers) as r:
+                            body = await r.json(content_type=None)
+                        done = time.perf_counter()
+                        answers.append((start - t0, done - start))
+                        if body["payment"]["status"] == "paid" and self.sent[i] is not None:
+                            seen[i] = done
+                            return
+                    except Exception:  # noqa: BLE001
+                        errors[0] += 1
+                    tick = max(tick + interval, time.perf_counter())
+
+            async def post(i: int) -> None:
+                async with cbs.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
+                    await r.read()
+
+            async def callbacks() -> None:  # open loop, like Daraja: never waits for answers
+                posts = []
+                for i, at in zip(chosen, cb_times, strict=True):
+                    await asyncio.sleep(max(0.0, t0 + at - time.perf_counter()))
+                    self.sent[i] = time.perf_counter()
+                    posts.append(asyncio.create_task(post(i)))
+                await asyncio.wait(posts)
+
+            async def quiet_meter() -> dict:
+                await asyncio.sleep(max(0.0, t0 + spec["t_quiet0"] - time.perf_counter()))
+                meter = CpuMeter({"server": self.rss_pid}).start()
+                await asyncio.sleep(max(0.0, t0 + spec["t_quiet1"] - time.perf_counter()))
+                return meter.stop()
+
+            tasks = [asyncio.create_task(customer(i)) for i in range(n)]
+            cb_task = asyncio.create_task(callbacks())
+            cpu = await quiet_meter()
+            await asyncio.wait([cb_task, *tasks], timeout=max(0.0, t_end + 1 - time.perf_counter()))
+            end_abs = time.perf_counter()
+            for task in [cb_task, *tasks]:
+                task.cancel()
+            await asyncio.wait([cb_task, *tasks], timeout=5)
+        # answers completed inside the polling-only window
+        quiet = [a for s, a in answers if spec["t_quiet0"] <= s + a < spec["t_quiet1"]]
+        served = len(quiet) / (spec["t_quiet1"] - spec["t_quiet0"])
+        cpu_s = cpu["cpu_s"]["server"]
+        latencies = [seen[i] - self.sent[i] for i in chosen if seen[i] is not None and self.sent[i]]
+        # Customers that never saw "paid" before the window closed: right-censored at
+        # (window end - callback sent); percentiles that fall on them are reported as ">x".
+        censored = sorted(end_abs - self.sent[i] for i in chosen if seen[i] is None and self.sent[i])
+        everyone = sorted(latencies) + [float("inf")] * len(censored)
+
+        def pct(q: float):
+            if not everyone:
+                return None
+            v = everyone[min(len(everyone), max(1, math.ceil(q / 100 * len(everyone)))) - 1]
+            return f">{censored[0]:.1f}" if v == float("inf") else round(v, 3)
+
+        self.reset_db()
+        return {
+            "customers": n,
+            "interval_s": interval,
+            "offered_req_per_s": n / interval,
+            "served_req_per_s": served,
+            "errors": errors[0],
+            "server_cpu_cores": cpu_s / cpu["wall_s"],
+            "cpu_ms_per_request": cpu_s * 1000 / max(1, len(quiet)),
+            "cpu_ms_per_customer_s": cpu_s * 1000 / cpu["wall_s"] / n,
+            "answer": summary_ms(quiet),
+            "callbacks": len(chosen),
+            "notified": len(latencies),
+            "notification": summary_ms(latencies),
+            "notification_all_s": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "censored": len(censored)},
+            "callbacks_sent": sum(1 for i in chosen if self.sent[i]),
+            "window": {k: spec[k] for k in ("t_quiet0", "t_quiet1", "t_cb0", "t_cb1", "t_end")},
+        }
+
+    # --- driver -----------------------------------------------------------------------
+    async def run(self) -> dict:
+        phases = self.spec["phases"]
+        out: dict = {"label": self.spec["label"], "n": self.n}
+        if "poll" in phases:
+            out["poll"] = await self.run_poll()
+            out["notes"] = self.notes
+            return out
+        ws_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar()
+        )
+        cb_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.spec.get("callback_connections", 100)),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"Content-Type": "application/json"},
+        )
+        out["stages"] = []
+        try:
+            if "warmup" in phases:
+                out["warmup"] = await self.warmup(ws_session, cb_session)
+            connected_s = 0.0
+            baseline_rss = None
+            ladder_n = self.spec.get("ladder_n")
+            ladder_reserve = self.spec.get("ladder_estimate_s", 0) if ladder_n else 0
+            for k, stage in enumerate(self.spec["stages"]):
+                reserve = ladder_reserve if k else 0
+                if self.remaining() < stage["estimate_s"] + reserve:
+                    self.notes.append(
+                        f"N={stage['n']} skipped: ~{stage['estimate_s'] + reserve:.0f}s needed, "
+                        f"{self.remaining():.0f}s left in the budget"
+                    )
+                    break
+                row: dict = {"n": stage["n"]}
+                rss_before = rss_bytes(self.rss_pid)
+                baseline_rss = rss_before if baseline_rss is None else baseline_rss
+                before = len(self.sockets)
+                row["connect"] = await self.connect(ws_session, stage["n"], stage["connect_cap_s"])
+                connected_s += row["connect"]["wall_s"]
+                row["connect"]["cumulative_wall_s"] = connected_s
+                row["connect"]["from_open"] = before
+                gc.collect()
+                row["idle"] = await self.idle(rss_before, len(self.sockets) - before, baseline_rss)
+                if self.sockets and self.remaining() > self.spec["fixed_seconds"] + 10:
+                    row["fixed"] = await self.fixed(cb_session)
+                out["stages"].append(row)
+                if row["connect"]["opened"] < row["connect"]["added"]:
+                    break
+            first = out["stages"][0] if out["stages"] else None
+            if ladder_n and first and first.get("fixed") and first["n"] == ladder_n:
+                shrunk_from = len(self.sockets)
+                await self.shrink(ladder_n)
+                first["ladder"] = await self.ladder(cb_session, first["fixed"])
+                first["ladder"]["sockets_open_before_shrink"] = shrunk_from
+        finally:
+            close_started = time.perf_counter()
+            await asyncio.wait(
+                [asyncio.create_task(ws.close()) for ws in self.sockets] or [asyncio.sleep(0)], timeout=20
+            )
+            for task in self.readers:
+                task.cancel()
+            await ws_session.close()
+            await cb_session.close()
+            out["close_s"] = time.perf_counter() - close_started
+        out["notes"] = self.notes
+        return out
+
+
+def main() -> None:
+    spec_path, result_path = sys.argv[1], sys.argv[2]
+    raise_nofile()
+    gc.disable()  # collected explicitly between measurement windows (Bench.reset_db)
+    spec = json.load(open(spec_path))
+    result = asyncio.run(Bench(spec).run())
+    with open(result_path, "w") as out:
+        json.dump(result, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()
