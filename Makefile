@@ -49,6 +49,12 @@ test: $(VENV)/.test-installed system-test-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/python -m tests.run_postgres $(PYTEST_ARGS)
 
+## make bench: the benchmark (floor, our stack in 3+1 configurations, polling, OAuth), about
+## 9 minutes; prints a table, writes bench/results/latest.json. Never fails on a time.
+bench: $(VENV)/.test-installed system-test-deps
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python -m bench.run
+
 ## make run-scaled: PostgreSQL + Redis + 2 Daphne + worker on loopback, no Docker needed.
 run-scaled: $(VENV)/.installed system-test-deps
 	$(BIN)/python -m project.topology --web 2

@@ -61,7 +61,11 @@ class Bench:
         self.payments = fixtures["payments"]
         self.n = spec["n"]  # the most sockets (or polling customers) this run may use
         self.cookie = spec["cookie"]
-        self.rss_pid = spec["rss_pid"]  # the process holding the sockets
+        self.rss_pid = spec["rss_pid"]  # the process holding the sockets (a list: summed)
+        # Several Daphne processes (nginx-like spread): socket i on ws_bases[i % k], its
+        # callback on http_bases[(i // 2) % k], so half the callbacks cross processes.
+        self.ws_bases = spec.get("ws_bases") or [spec["ws_base"]]
+        self.http_bases = spec.get("http_bases") or [spec["http_base"]]
         self.cpu_pids = spec["cpu_pids"]  # {name: pid}: every process whose CPU is charged
         self.deadline = spec["deadline"]  # time.time() by which we must be done
         self.sent: list[float | None] = []
@@ -91,10 +95,10 @@ class Bench:
             db.close()
 
     def ws_url(self, i: int) -> str:
-        return self.spec["ws_base"] + self.spec["ws_path"].format(public_id=self.payments[i]["public_id"])
+        return self.ws_bases[i % len(self.ws_bases)] + self.spec["ws_path"].format(public_id=self.payments[i]["public_id"])
 
     def callback_url(self, i: int) -> str:
-        return self.spec["http_base"] + self.payments[i]["callback_path"]
+        return self.http_bases[(i // 2) % len(self.http_bases)] + self.payments[i]["callback_path"]
 
     async def open_socket(self, session: aiohttp.ClientSession, i: int, timeout: float):
         ws = await session.ws_connect(
@@ -211,7 +215,8 @@ class Bench:
         await asyncio.sleep(self.spec.get("settle_s", 2.0))
         rss_after = rss_bytes(self.rss_pid)
         window = self.spec.get("idle_window_s", 3.0)
-        meter = CpuMeter({"sockets": self.rss_pid}).start()
+        pids = self.rss_pid if isinstance(self.rss_pid, list) else [self.rss_pid]
+        meter = CpuMeter({f"sockets{k}": pid for k, pid in enumerate(pids)}).start()
         ns0, t0 = thread_cpu_ns(self.rss_pid), time.perf_counter()
         await asyncio.sleep(window)
         ns1, t1 = thread_cpu_ns(self.rss_pid), time.perf_counter()
@@ -219,7 +224,7 @@ class Bench:
         opened = len(self.sockets)
         # schedstat has ns resolution (no request threads start or exit while idle);
         # fall back to clock ticks if it is unavailable.
-        used = (ns1 - ns0) / 1e9 if ns0 is not None and ns1 is not None else cpu["cpu_s"]["sockets"]
+        used = (ns1 - ns0) / 1e9 if ns0 is not None and ns1 is not None else sum(cpu["cpu_s"].values())
         cpu["wall_s"] = t1 - t0 if ns0 is not None else cpu["wall_s"]
         return {
             "rss_before_mb": rss_before / 2**20,

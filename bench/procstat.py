@@ -17,9 +17,12 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(rest[11]) / CLK_TCK, int(rest[12]) / CLK_TCK
 
 
-def thread_cpu_ns(pid: int) -> int | None:
+def thread_cpu_ns(pid: int | list[int]) -> int | None:
     """CPU time of the threads alive now, in ns (/proc/<pid>/task/*/schedstat). Threads that
     exited are not counted: use only over windows in which no thread starts or ends."""
+    if isinstance(pid, list):
+        parts = [thread_cpu_ns(p) for p in pid]
+        return None if None in parts else sum(parts)
     try:
         total = 0
         for tid in os.listdir(f"/proc/{pid}/task"):
@@ -35,7 +38,9 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int | list[int]) -> int:
+    if isinstance(pid, list):
+        return sum(rss_bytes(p) for p in pid)
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):

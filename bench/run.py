@@ -53,6 +53,7 @@ STACK_STAGE_ESTIMATES = {  # connect + idle + fixed window (the ladder has its o
     "memory-1p": (30, 95),
     "redis-1p": (30, 75),
     "redis-2p": (30, 75),
+    "redis-2p-spread": (30, 75),
     "pubsub-1p": (30, 75),
 }
 LADDER_ESTIMATE_S = 35
@@ -320,9 +321,11 @@ class Run:
         }
 
     # --- push: our stack --------------------------------------------------------------
-    def stack(self, config: str, layer: str, processes: int) -> None:
+    def stack(self, config: str, layer: str, processes: int, spread: bool = False) -> None:
         """``processes`` = 1: one Daphne on core 0. 2: callbacks go to process A (core 0),
-        sockets live on process B (core 1); the driver and Redis then float on both cores."""
+        sockets live on process B (core 1); the driver and Redis then float on both cores.
+        ``spread``: both processes take sockets and callbacks, as behind nginx (socket i on
+        process i % 2, its callback on (i // 2) % 2: half the frames cross processes)."""
         db = self.fresh_db(config)
         small, large = STACK_STAGE_ESTIMATES[config]
         if not self.fits(config, small + LADDER_ESTIMATE_S):
@@ -352,7 +355,12 @@ class Run:
         redis_pid = self.redis.process.pid if (self.redis and layer != "memory") else None
         if self.redis:
             pin(self.redis.process.pid, CPU_DRIVER if processes == 1 else "0,1")
-        cpu_pids = {"callbacks": cb_web.pid} if processes == 1 else {"callbacks": cb_web.pid, "sockets": sock_web.pid}
+        if processes == 1:
+            cpu_pids = {"callbacks": cb_web.pid}
+        elif spread:
+            cpu_pids = {"web-a": webs[0].pid, "web-b": webs[1].pid}
+        else:
+            cpu_pids = {"callbacks": cb_web.pid, "sockets": sock_web.pid}
         if redis_pid:
             cpu_pids["redis"] = redis_pid
         log(f"{config}: daphne pids {[w.pid for w in webs]}")
@@ -366,13 +374,17 @@ class Run:
             budget=(small + (large or 0) + LADDER_ESTIMATE_S) * 1.3,
             driver_cpus=CPU_DRIVER if processes == 1 else "0,1",
         )
+        if spread:
+            spec["ws_bases"] = [f"ws://127.0.0.1:{w.port}" for w in webs]
+            spec["http_bases"] = [f"http://127.0.0.1:{w.port}" for w in webs]
+            spec["rss_pid"] = [w.pid for w in webs]
         result = self.driver(spec, config)
         for stage in result.get("stages", []):
             stage["server_log_warnings"] = {str(w.port): _errors_in(w.log()) for w in webs}
         self.stop(*webs)
         if self.redis:
             self.redis.flush()
-        self.record(config, {"processes": processes, "layer": layer}, result)
+        self.record(config, {"processes": processes, "layer": layer, "spread": spread}, result)
 
     # --- polling ----------------------------------------------------------------------
     def polling(self) -> None:
@@ -444,6 +456,7 @@ class Run:
             self.stack("memory-1p", "memory", 1)
             self.stack("redis-1p", "redis", 1)
             self.stack("redis-2p", "redis", 2)
+            self.stack("redis-2p-spread", "redis", 2, spread=True)
             self.polling()
             self.oauth()
             self.stack("pubsub-1p", "redis-pubsub", 1)  # extra row: the prototype found it cheaper

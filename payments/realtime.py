@@ -125,7 +125,8 @@ def broadcast_after_commit(payment_id: int) -> None:
 def prepare_broadcasts(payment_ids: list[int]) -> list[dict[str, Any]]:
     """The committed state of each collected payment (once each), recorded on its timeline."""
     events = []
-    for payment in Payment.objects.select_related("order", "wallet").filter(pk__in=set(payment_ids)):
+    committed = Payment.objects.select_related("order", "wallet").filter(pk__in=set(payment_ids))
+    for payment in committed.order_by():
         events.append(status_event(payment))
         PaymentEvent.objects.create(
             payment=payment, kind=PaymentEvent.Kind.BROADCAST, to_status=payment.status,

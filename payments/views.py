@@ -7,28 +7,25 @@ The callback view is the only CSRF-exempt view in the project.
 import json
 import logging
 import uuid
-from functools import wraps
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from . import selectors, services
-from .callback_url import redact_callback_tokens, verify_callback_token
-from .dbthread import run_in_db_thread
+from .callback_http import answer_callback
 from .inputs import InvalidInput, normalize_phone, parse_amount
 from .models import Payment
 from .netaddr import client_ip
 from .ratelimits import initiation_retry_after
-from .realtime import asend_status_events, payment_status_payload
+from .realtime import payment_status_payload
 
 logger = logging.getLogger("payments")
-ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
 def json_error(status: int, error: str, fields: dict | None = None, **extra) -> JsonResponse:
@@ -182,76 +179,23 @@ def payment_history(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _token_safe_logging(view):
-    """Django logs every 4xx/5xx with the request path — here a capability token. Mark the
-    callback's responses as logged and log them ourselves with the token redacted."""
-
-    @wraps(view)
-    async def wrapper(request, *args, **kwargs):
-        response = await view(request, *args, **kwargs)
-        response._has_been_logged = True  # read by django.utils.log.log_response
-        if response.status_code >= 400:
-            logger.warning(
-                "callback answered %s",
-                response.status_code,
-                extra={
-                    "event": "callback.refused",
-                    "status": response.status_code,
-                    "path": redact_callback_tokens(request.path),
-                },
-            )
-        return response
-
-    return wrapper
-
-
 @csrf_exempt  # Daraja cannot send a CSRF token (daraja-reference.md §9.7); the URL is the capability.
 @transaction.non_atomic_requests  # the raw record must survive any later error (STYLE pitfall 2)
-@_token_safe_logging
 async def stk_callback(request: HttpRequest, public_id_hex: str, token: str) -> JsonResponse:
-    """Daraja's result for one payment. 200 for processed, duplicate, late and orphan
-    callbacks; 400 malformed (recorded); 403 IP refused and 404 bad token (not recorded);
-    405 not POST; 413 too large; 503 when the database cannot take it (nothing falsely
-    acknowledged). The ORM work is one hop to a database thread; the status push is sent
-    from here, after commit."""
-    if request.method != "POST":
-        response = json_error(405, "Use POST.")
-        response["Allow"] = "POST"
-        return response
-    ip = client_ip(request)
-    mode = settings.DARAJA_CALLBACK_IP_MODE
-    ip_allowed = None if mode == "off" else ip in settings.DARAJA_CALLBACK_IPS
-    if ip_allowed is False:
-        logger.warning("callback from a non-allowlisted address", extra={"event": "callback.ip", "ip": ip})
-        if mode == "enforce":
-            return json_error(403, "Forbidden.")
-    try:
-        public_id = uuid.UUID(hex=public_id_hex)
-    except ValueError:
-        return json_error(404, "Not found.")
-    if not verify_callback_token(public_id, token):
-        logger.warning("callback with a bad token", extra={"event": "callback.token", "ip": ip})
-        return json_error(404, "Not found.")
+    """Daraja's result for one payment: the Django door to ``answer_callback`` (under Daphne
+    ``CallbackEndpoint`` answers first; payments/callback_http.py)."""
     body = _capped_body(request)
-    if isinstance(body, JsonResponse):
-        return body
-    try:
-        record, events = await run_in_db_thread(
-            services.callback_receive,
-            public_id=public_id,
-            body=body,
-            headers=dict(request.headers),
-            remote_ip=ip,
-            ip_allowed=ip_allowed,
-        )
-    except DatabaseError as exc:
-        logger.error(
-            "callback not stored: database unavailable (%s)",
-            exc.__class__.__name__,
-            extra={"event": "callback.db_error", "payment": str(public_id)},
-        )
-        return json_error(503, "Temporarily unavailable.")
-    await asend_status_events(events)
-    if record.outcome == record.Outcome.MALFORMED:
-        return JsonResponse({"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail}, status=400)
-    return JsonResponse(ACK)
+    answer = await answer_callback(
+        method=request.method,
+        path=request.path,
+        public_id_hex=public_id_hex,
+        token=token,
+        ip=client_ip(request),
+        body=None if isinstance(body, JsonResponse) else body,
+        headers=dict(request.headers),
+    )
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    response._has_been_logged = True  # logged by answer_callback with the token redacted
+    return response

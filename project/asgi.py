@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP (Django, body-size guarded) and WebSockets (Channels).
+"""ASGI entry point: HTTP (Django, body-size guarded; Daraja callbacks answered before Django by
+``CallbackEndpoint``) and WebSockets (Channels).
 
 WebSockets pass the Origin check against ALLOWED_HOSTS, then session authentication.
 The background job runner (simulator deliveries, reconciliation) starts here unless
@@ -19,12 +20,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from payments.asgi_middleware import AccessLog, BodySizeLimit, StaticFiles  # noqa: E402
+from payments.callback_http import CallbackEndpoint  # noqa: E402
 from payments.jobs import start_in_process_runner  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": AccessLog(StaticFiles(BodySizeLimit(django_asgi_app))),
+        "http": AccessLog(StaticFiles(BodySizeLimit(CallbackEndpoint(django_asgi_app)))),
         "websocket": AccessLog(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

@@ -35,7 +35,8 @@ def callback_store(
     cap = settings.PAYMENTS_MAX_BODY_BYTES
     text = body[:cap].decode("utf-8", errors="replace")
     return CallbackRecord.objects.create(
-        payment=Payment.objects.filter(public_id=public_id).first(),
+        # the id only (one column): callback_process reads the row inside its transaction
+        payment_id=Payment.objects.filter(public_id=public_id).values_list("pk", flat=True).first(),
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
         headers={k: v[:200] for k, v in headers.items() if k.lower() in KEPT_HEADERS},
@@ -85,18 +86,8 @@ def _confirm_by_query(payment: Payment, result: StkResult) -> str | None:
     return f"confirmation query says {answer.result_code}: success not trusted"
 
 
-def callback_process(record: CallbackRecord) -> Applied | None:
-    """Parse and apply one stored callback. Returns None when it changed nothing because it
-    was malformed or an orphan (the record says which)."""
-    try:
-        result = parse_stk_callback(record.body.encode("utf-8"))
-    except MalformedCallback as exc:
-        _finish(record, O.MALFORMED, str(exc))
-        return None
-    payment = record.payment
-    if payment is None:
-        _finish(record, O.ORPHAN, "no payment for this callback URL", result)
-        return None
+def _matches(payment: Payment, result: StkResult) -> bool:
+    """A callback for this URL must carry this payment's CheckoutRequestID (when known)."""
     if payment.checkout_request_id and payment.checkout_request_id != result.checkout_request_id:
         logger.warning(
             "callback CheckoutRequestID does not match the payment",
@@ -106,14 +97,27 @@ def callback_process(record: CallbackRecord) -> Applied | None:
                 "checkout_request_id": result.checkout_request_id[:64],
             },
         )
-        _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
+        return False
+    return True
+
+
+def callback_process(record: CallbackRecord) -> Applied | None:
+    """Parse and apply one stored callback. Returns None when it changed nothing because it
+    was malformed or an orphan (the record says which)."""
+    try:
+        result = parse_stk_callback(record.body.encode("utf-8"))
+    except MalformedCallback as exc:
+        _finish(record, O.MALFORMED, str(exc))
         return None
-    if (
-        result.is_success
-        and settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY
-        and payment.status != Payment.Status.PAID
-    ):
-        why_not = _confirm_by_query(payment, result)
+    if record.payment_id is None:
+        _finish(record, O.ORPHAN, "no payment for this callback URL", result)
+        return None
+    if result.is_success and settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY:
+        payment = Payment.objects.get(pk=record.payment_id)
+        if not _matches(payment, result):
+            _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
+            return None
+        why_not = _confirm_by_query(payment, result) if payment.status != Payment.Status.PAID else None
         if why_not:
             # Nothing released; an open payment is queried again by the reconciler.
             Payment.objects.filter(pk=payment.pk, status__in=Payment.OPEN_STATUSES).update(
@@ -123,8 +127,12 @@ def callback_process(record: CallbackRecord) -> Applied | None:
             return None
     shortcode = next((v for k, v in record.headers.items() if k.lower() == "businessshortcode"), None)
     with transaction.atomic():  # the outcome is recorded in the settlement's own commit
+        payment = Payment.objects.get(pk=record.payment_id)  # read once, inside the transaction
+        if not _matches(payment, result):
+            _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
+            return None
         applied = payment_apply_result(
-            payment=payment, result=result, source=Payment.Source.CALLBACK, shortcode=shortcode
+            payment=payment, result=result, source=Payment.Source.CALLBACK, shortcode=shortcode, fresh=True
         )
         _finish(record, applied.outcome, applied.detail, result)
     logger.info(
@@ -162,7 +170,7 @@ def callback_replay(record: CallbackRecord) -> CallbackRecord:
     """Re-run a stored raw callback through the handler as a new record (the original keeps
     its outcome). Idempotent: a replay of an applied callback is a duplicate."""
     copy = CallbackRecord.objects.create(
-        payment=record.payment,
+        payment_id=record.payment_id,
         remote_ip=record.remote_ip,
         ip_allowed=record.ip_allowed,
         headers=record.headers,

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -70,14 +70,23 @@ def _flag(payment: Payment, reason: str, source: str) -> None:
     )
 
 
+def _credit_wallet(wallet_id: int, amount: int, now) -> int:
+    """``balance += amount`` in one statement that also returns the new balance (UPDATE ...
+    RETURNING: SQLite >= 3.35 and PostgreSQL; the ORM's update() cannot return values)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Wallet._meta.db_table} SET balance = balance + %s, updated_at = %s "
+            "WHERE id = %s RETURNING balance",
+            [amount, connection.ops.adapt_datetimefield_value(now), wallet_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
 def _release(payment: Payment, source: str) -> None:
     """The paid payment's effect, in the winner's transaction: credit or mark the order."""
     now = timezone.now()
     if payment.purpose == Payment.Purpose.DEPOSIT:
-        Wallet.objects.filter(pk=payment.wallet_id).update(
-            balance=F("balance") + payment.amount, updated_at=now
-        )
-        balance = Wallet.objects.filter(pk=payment.wallet_id).values_list("balance", flat=True).get()
+        balance = _credit_wallet(payment.wallet_id, payment.amount, now)
         # OneToOne on payment: a second credit for the same payment is impossible (IntegrityError).
         LedgerEntry.objects.create(
             wallet_id=payment.wallet_id, payment=payment, amount=payment.amount, balance_after=balance
@@ -205,16 +214,18 @@ def _apply_failure(payment: Payment, result: StkResult, source: str) -> Applied:
 
 
 def payment_apply_result(
-    *, payment: Payment, result: StkResult, source: str, shortcode: str | None = None
+    *, payment: Payment, result: StkResult, source: str, shortcode: str | None = None, fresh: bool = False
 ) -> Applied:
     """Settle ``payment`` from a callback or query result. Idempotent and race-safe: one
     winner per transition, one credit per payment (DB-enforced). Pending answers change
-    nothing. ``shortcode`` is the callback's BusinessShortCode header, when present."""
+    nothing. ``shortcode`` is the callback's BusinessShortCode header, when present.
+    ``fresh``: the caller read ``payment`` inside its own open transaction (not re-read)."""
     if result.pending:
         return Applied(O.DUPLICATE, "still processing", payment)
     try:
         with transaction.atomic():
-            payment = Payment.objects.select_related("wallet", "order").get(pk=payment.pk)
+            if not fresh:
+                payment = Payment.objects.get(pk=payment.pk)  # fresh, inside the transaction
             if payment.checkout_request_id is None and result.checkout_request_id:
                 # The callback beat the push response (§9.10): adopt its id now.
                 Payment.objects.filter(pk=payment.pk, checkout_request_id__isnull=True).update(
