@@ -30,7 +30,8 @@ from .run import CPU_SERVER, RESULTS, STACK_RESET_SQL, BenchDaphne, Run, log, pi
 PYSPY_MODE = ["--nonblocking"]
 IDLE_LEAVES = re.compile(
     r"^(EpollSelector\.select|Condition\.wait|Event\.wait|Thread\._wait_for_tstate_lock|"
-    r"_worker \(concurrent/futures/thread\.py:81\)|SimpleQueue\.get|Queue\.get|select |_PollLikeSelector\.select)"
+    r"_worker \(concurrent/futures/thread\.py:81\)|SimpleQueue\.get|Queue\.get|select |"
+    r"_PollLikeSelector\.select)"
 )
 COMPONENTS = [  # (name, regex on "function (file:line)"), first match wins for "own" time
     ("sqlite3 (C calls from the ORM)", r"\(.*django/db/backends/sqlite3/"),
@@ -39,7 +40,10 @@ COMPONENTS = [  # (name, regex on "function (file:line)"), first match wins for 
     ("channels_redis", r"\(.*channels_redis/"),
     ("redis-py", r"\(.*/redis/"),
     ("channels (consumers, layers, auth)", r"\(.*/channels/"),
-    ("Django request/response + middleware", r"\(.*django/(core|middleware|contrib|http|utils|urls|views|dispatch)/"),
+    (
+        "Django request/response + middleware",
+        r"\(.*django/(core|middleware|contrib|http|utils|urls|views|dispatch)/",
+    ),
     ("logging (stdlib + payments.logging)", r"\(.*(/logging/__init__|payments/logging)"),
     ("json", r"\(.*/json/"),
     ("Daphne / Twisted / autobahn", r"\(.*(/daphne/|/twisted/|/autobahn/|/txaio/)"),
@@ -54,24 +58,44 @@ COMPONENTS = [  # (name, regex on "function (file:line)"), first match wins for 
 # stack names the sample's category, so the shares sum to 100% and product call sites win
 # over the library frames they run (an ORM query inside callback_store counts there).
 ATTRIBUTION = [
-    ("SQLite connection open (per request: connect, PRAGMAs, register functions)",
-     r"^DatabaseWrapper\.get_new_connection |^BaseDatabaseWrapper\.connect |^BaseDatabaseWrapper\.ensure_connection "),
+    (
+        "SQLite connection open (per request: connect, PRAGMAs, register functions)",
+        r"^DatabaseWrapper\.get_new_connection |^BaseDatabaseWrapper\.connect |"
+        r"^BaseDatabaseWrapper\.ensure_connection ",
+    ),
     ("SQLite connection close (per request)", r"^BaseDatabaseWrapper\._close |^BaseDatabaseWrapper\.close "),
-    ("logging (records, JSON formatter, mask filter, write)", r"^Logger\._log |^Logger\.handle |^Logger\.info |^Logger\.warning "),
+    (
+        "logging (records, JSON formatter, mask filter, write)",
+        r"^Logger\._log |^Logger\.handle |^Logger\.info |^Logger\.warning ",
+    ),
     ("channel layer (channels_redis / redis-py / in-memory)", r"channels_redis|\(redis/|channels/layers\.py"),
-    ("on_commit broadcast, sync part (re-read payment + select_related, payload, event INSERT)", r"^broadcast_payment_status "),
+    (
+        "on_commit broadcast, sync part (re-read payment + select_related, payload, event INSERT)",
+        r"^broadcast_payment_status ",
+    ),
     ("callback_store (payment lookup + raw CallbackRecord INSERT)", r"^callback_store "),
-    ("payment_apply_result (settle txn: CAS UPDATE, event, wallet UPDATE+SELECT, ledger INSERT)", r"^payment_apply_result "),
+    (
+        "payment_apply_result (settle txn: CAS UPDATE, event, wallet UPDATE+SELECT, ledger INSERT)",
+        r"^payment_apply_result ",
+    ),
     ("_finish (CallbackRecord UPDATE + callback PaymentEvent INSERT)", r"^_finish "),
     ("parse_stk_callback (JSON + validation)", r"^parse_stk_callback "),
     ("rest of the callback view (token HMAC, headers, JsonResponse)", r"^stk_callback |_token_safe_logging"),
-    ("WebSocket consumer + Daphne frame out", r"PaymentStatusConsumer|AsyncJsonWebsocketConsumer|WebsocketConsumer|\(daphne/ws_protocol|autobahn"),
-    ("WebSocket handshake / auth (not expected during the window)", r"AuthMiddleware|SessionMiddleware \(channels|OriginValidator"),
+    (
+        "WebSocket consumer + Daphne frame out",
+        r"PaymentStatusConsumer|AsyncJsonWebsocketConsumer|WebsocketConsumer|\(daphne/ws_protocol|autobahn",
+    ),
+    (
+        "WebSocket handshake / auth (not expected during the window)",
+        r"AuthMiddleware|SessionMiddleware \(channels|OriginValidator",
+    ),
     ("Django request machinery (ASGI handler, middleware, request/response objects)", r"\(django/"),
     ("payments ASGI wrappers (AccessLog, BodySizeLimit)", r"asgi_middleware"),
     ("asgiref sync<->async hops (thread per request, futures)", r"\(asgiref/|\(concurrent/"),
-    ("event-loop thread: Daphne/Twisted HTTP, asyncio scheduling and transport writes",
-     r"\(daphne/|\(twisted/|\(asyncio/|selectors\.py"),
+    (
+        "event-loop thread: Daphne/Twisted HTTP, asyncio scheduling and transport writes",
+        r"\(daphne/|\(twisted/|\(asyncio/|selectors\.py",
+    ),
 ]
 
 
@@ -146,10 +170,20 @@ def main() -> None:
     db = run.fresh_db("profile")
     redis = RedisServer(run.work).start() if args.layer != "memory" else None
     port = free_port()
-    env = stack_env(port=port, db=db, redis_url=redis.url if redis else "", layer=args.layer,
-                    PAYMENTS_RUN_JOBS_IN_PROCESS="false")
-    web = BenchDaphne(env=env, port=port, log_path=run.work / "profile-daphne.log", cpus=CPU_SERVER,
-                      gc_log=run.work / "profile.gc")
+    env = stack_env(
+        port=port,
+        db=db,
+        redis_url=redis.url if redis else "",
+        layer=args.layer,
+        PAYMENTS_RUN_JOBS_IN_PROCESS="false",
+    )
+    web = BenchDaphne(
+        env=env,
+        port=port,
+        log_path=run.work / "profile-daphne.log",
+        cpus=CPU_SERVER,
+        gc_log=run.work / "profile.gc",
+    )
     run.start(web)
     if redis:
         pin(redis.process.pid, "1")
@@ -157,10 +191,19 @@ def main() -> None:
     raw = RESULTS / f"profile-{args.layer}.collapsed.txt"
     try:
         spec = run.push_spec(
-            label="profile", stages=[(args.n, False, 30, 60)], fixtures=run.fixtures, session=run.session_key,
-            ws_port=port, cb_port=port, db=db, reset_sql=STACK_RESET_SQL, rss_pid=web.pid,
+            label="profile",
+            stages=[(args.n, False, 30, 60)],
+            fixtures=run.fixtures,
+            session=run.session_key,
+            ws_port=port,
+            cb_port=port,
+            db=db,
+            reset_sql=STACK_RESET_SQL,
+            rss_pid=web.pid,
             cpu_pids={"server": web.pid, **({"redis": redis.process.pid} if redis else {})},
-            gc_logs=[web.gc_log], ladder=[], budget=args.seconds + 120,
+            gc_logs=[web.gc_log],
+            ladder=[],
+            budget=args.seconds + 120,
         )
         spec["fixed_rate"], spec["fixed_seconds"], spec["marker_file"] = args.rate, args.seconds, str(marker)
         spec_path = run.work / "profile.spec.json"
@@ -174,9 +217,24 @@ def main() -> None:
             time.sleep(0.05)
         log(f"sampling daphne {web.pid} for {args.seconds * 0.9:.0f}s")
         subprocess.run(
-            [pyspy, "record", "-p", str(web.pid), "-r", str(args.sample_rate), "-d", str(int(args.seconds * 0.9)),
-             "-f", "raw", "-o", str(raw), *PYSPY_MODE],
-            capture_output=True, timeout=args.seconds + 60, check=False,
+            [
+                pyspy,
+                "record",
+                "-p",
+                str(web.pid),
+                "-r",
+                str(args.sample_rate),
+                "-d",
+                str(int(args.seconds * 0.9)),
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+                *PYSPY_MODE,
+            ],
+            capture_output=True,
+            timeout=args.seconds + 60,
+            check=False,
         )
         driver.wait(timeout=args.seconds + 120)
         result = json.loads(out_path.read_text())
@@ -189,9 +247,11 @@ def main() -> None:
     report.update(layer=args.layer, n=args.n, rate=args.rate, fixed=fixed)
     (RESULTS / f"profile-{args.layer}.json").write_text(json.dumps(report, indent=1))
     lat = fixed["latency"]
-    print(f"profile: layer={args.layer} N={args.n} {args.rate}/s for {args.seconds}s; p50 {lat['p50_ms']:.1f} "
-          f"p99 {lat['p99_ms']:.1f} ms; server CPU {fixed['server_cpu_ms_per_callback']:.2f} ms/callback; "
-          f"{report['samples']} samples")
+    print(
+        f"profile: layer={args.layer} N={args.n} {args.rate}/s for {args.seconds}s; p50 {lat['p50_ms']:.1f} "
+        f"p99 {lat['p99_ms']:.1f} ms; server CPU {fixed['server_cpu_ms_per_callback']:.2f} ms/callback; "
+        f"{report['samples']} samples"
+    )
     system = sum(v for k, v in fixed.get("system_cpu_s", {}).items() if k != "redis")
     total_cpu = sum(v for k, v in fixed["cpu_s"].items() if k != "redis")
     if total_cpu:

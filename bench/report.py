@@ -69,7 +69,9 @@ def _ladder_text(row: dict) -> str:
     best = lad.get("max_rate_p99_under_100ms")
     rungs = lad.get("rungs") or []
     last = rungs[-1] if rungs else {}
-    text = f">={best}" if best else "<" + str((row.get("ladder") or {}).get("rungs", [{}])[0].get("rate", "?"))
+    text = (
+        f">={best}" if best else "<" + str((row.get("ladder") or {}).get("rungs", [{}])[0].get("rate", "?"))
+    )
     if best is not None and best == lad.get("top_rung"):
         text += " (top rung)"
     elif last and not last.get("passed") and "rate not reached by the driver" in last.get("why", []):
@@ -93,11 +95,15 @@ def push_table(results: dict) -> list[str]:
         "ratios are to the floor at the same N, same run",
         "",
         "  connect N s = wall time to open N sockets, 100 handshakes in flight (N=%d: %d more added to the %d"
-        " already open, times summed)" % (results["params"]["n"][1], results["params"]["n"][1] - results["params"]["n"][0],
-                                         results["params"]["n"][0]),
+        " already open, times summed)"
+        % (
+            results["params"]["n"][1],
+            results["params"]["n"][1] - results["params"]["n"][0],
+            results["params"]["n"][0],
+        ),
         "  KB/idle socket = (RSS with N idle sockets - RSS before the first) / N; idle CPU = socket server's CPU with no"
         " traffic (schedstat), per socket",
-        "  order per process: 1,000 sockets -> idle -> fixed -> +4,000 -> idle -> fixed -> close 4,000 -> ladder at 1,000",
+        "  order per process: 1,000 sockets -> idle -> fixed -> ladder -> +4,000 -> idle -> fixed",
         "",
         "  config       N    | connect N s (xfloor) | KB/idle socket (xfloor) | idle CPU us/sock/s "
         "| p50 / p95 / p99 ms (p99 xfloor) | max ms | max GC ms | CPU ms/callback (xfloor) [+redis] "
@@ -179,7 +185,7 @@ def polling_table(results: dict) -> list[str]:
     lines = [
         "POLLING baseline, as the seeds do it: GET /payments/<id>/ every 5 s (session auth), give up after 60 s;",
         "  one Daphne (redis-1p) on one core, 200 client connections; notify = callback POST sent -> first poll answer",
-        "  showing paid (\">x\" = not seen when the window closed, x s after its callback). Push figures: redis-1p at",
+        '  showing paid (">x" = not seen when the window closed, x s after its callback). Push figures: redis-1p at',
         "  the same N (N=%d: the N=%d push row). CPU per waiting customer: polling = CPU per status GET at the"
         % (ref["customers"] if ref else 0, results["params"]["n"][0]),
         "  unsaturated reference N / 5 s; push = idle socket CPU (schedstat).",
@@ -203,7 +209,9 @@ def polling_table(results: dict) -> list[str]:
             for key, push_ms in (("p50", plat.get("p50_ms")), ("p99", plat.get("p99_ms"))):
                 v = allv.get(key)
                 parts.append(
-                    f">{float(v[1:]) * 1000 / push_ms:.0f}x" if isinstance(v, str) else (f"{v * 1000 / push_ms:.0f}x" if v else "-")
+                    f">{float(v[1:]) * 1000 / push_ms:.0f}x"
+                    if isinstance(v, str)
+                    else (f"{v * 1000 / push_ms:.0f}x" if v else "-")
                 )
             lat_ratio = ", ".join(parts)
         poll_cpu = ref["cpu_ms_per_request"] * 1000 / p["interval_s"] if ref else None
@@ -254,8 +262,12 @@ def targets(results: dict) -> list[str]:
                 f"{f', {lost} frames lost' if lost else ''} ({'met' if p99 < 100 and not lost else 'NOT met'})"
             )
         elif row.get("connect"):
-            lines.append(f"  p99 < 100 ms with {n5} sockets [{row['config']}]: not measured ({row.get('notes')})")
-    best = [(r["config"], _get(r, "ladder", "max_rate_p99_under_100ms")) for r in stack_rows if r.get("ladder")]
+            lines.append(
+                f"  p99 < 100 ms with {n5} sockets [{row['config']}]: not measured ({row.get('notes')})"
+            )
+    best = [
+        (r["config"], _get(r, "ladder", "max_rate_p99_under_100ms")) for r in stack_rows if r.get("ladder")
+    ]
     if best:
         config, rate = max(best, key=lambda b: b[1] or 0)
         rate = rate or 0

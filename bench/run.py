@@ -26,7 +26,17 @@ from pathlib import Path
 
 import aiohttp
 
-from project.topology import PYTHON, ROOT, Daphne, Process, RedisServer, app_env, free_port, manage, wait_until
+from project.topology import (
+    PYTHON,
+    ROOT,
+    Daphne,
+    Process,
+    RedisServer,
+    app_env,
+    free_port,
+    manage,
+    wait_until,
+)
 
 from . import report
 from .floor import RESET_SQL as FLOOR_RESET_SQL
@@ -177,7 +187,9 @@ class Run:
         if self.left() >= estimate:
             return True
         log(f"SKIP {name}: needs ~{estimate:.0f}s, {self.left():.0f}s left")
-        self.results["skipped"].append(f"{name} (time budget: ~{estimate:.0f}s needed, {self.left():.0f}s left)")
+        self.results["skipped"].append(
+            f"{name} (time budget: ~{estimate:.0f}s needed, {self.left():.0f}s left)"
+        )
         return False
 
     # --- processes --------------------------------------------------------------------
@@ -207,7 +219,14 @@ class Run:
         out_path = self.work / f"{name}.result.json"
         spec_path.write_text(json.dumps(spec))
         cap = max(10.0, spec["deadline"] - time.time() + 30)
-        cmd = [*taskset(spec.get("driver_cpus", CPU_DRIVER)), PYTHON, "-m", "bench.loadgen", str(spec_path), str(out_path)]
+        cmd = [
+            *taskset(spec.get("driver_cpus", CPU_DRIVER)),
+            PYTHON,
+            "-m",
+            "bench.loadgen",
+            str(spec_path),
+            str(out_path),
+        ]
         with open(self.work / f"{name}.driver.log", "wb") as logf:
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
             try:
@@ -257,17 +276,37 @@ class Run:
         http_port, ws_port = free_port(), free_port()
         proc = self.start(
             Process(
-                [*taskset(CPU_SERVER), PYTHON, "-m", "bench.floor", "--db", str(db),
-                 "--http-port", str(http_port), "--ws-port", str(ws_port)],
+                [
+                    *taskset(CPU_SERVER),
+                    PYTHON,
+                    "-m",
+                    "bench.floor",
+                    "--db",
+                    str(db),
+                    "--http-port",
+                    str(http_port),
+                    "--ws-port",
+                    str(ws_port),
+                ],
                 log_path=self.work / "floor.log",
             )
         )
         wait_until(lambda: _healthz(f"http://127.0.0.1:{http_port}"), timeout=20, message="floor /healthz")
         log(f"floor: pid {proc.pid}")
         spec = self.push_spec(
-            label="floor", stages=[(N_SMALL, True, 15, 30), (N_LARGE, False, 20, 40)], fixtures=fixtures,
-            session=session, ws_port=ws_port, cb_port=http_port, db=db, reset_sql=[FLOOR_RESET_SQL],
-            rss_pid=proc.pid, cpu_pids={"server": proc.pid}, gc_logs=[], ladder=FLOOR_LADDER, budget=90,
+            label="floor",
+            stages=[(N_SMALL, True, 15, 30), (N_LARGE, False, 20, 40)],
+            fixtures=fixtures,
+            session=session,
+            ws_port=ws_port,
+            cb_port=http_port,
+            db=db,
+            reset_sql=[FLOOR_RESET_SQL],
+            rss_pid=proc.pid,
+            cpu_pids={"server": proc.pid},
+            gc_logs=[],
+            ladder=FLOOR_LADDER,
+            budget=90,
         )
         self.record("floor", {"processes": 1}, self.driver(spec, name))
         self.stop(proc)
@@ -275,25 +314,54 @@ class Run:
     def record(self, config: str, extra: dict, result: dict) -> None:
         """One row per (config, N) stage of a driver run."""
         if "error" in result or not result.get("stages"):
-            row = {"config": config, **extra, "n": None, "error": result.get("error", "no stage ran"),
-                   "notes": result.get("notes", [])}
+            row = {
+                "config": config,
+                **extra,
+                "n": None,
+                "error": result.get("error", "no stage ran"),
+                "notes": result.get("notes", []),
+            }
             self.results["push"].append(row)
             log(f"{config}: {report.brief(row)}")
             return
         for stage in result["stages"]:
-            row = {"config": config, **extra, **stage, "notes": result.get("notes", []),
-                   "warmup": result.get("warmup"), "close_s": result.get("close_s")}
+            row = {
+                "config": config,
+                **extra,
+                **stage,
+                "notes": result.get("notes", []),
+                "warmup": result.get("warmup"),
+                "close_s": result.get("close_s"),
+            }
             self.results["push"].append(row)
             log(f"{config} N={stage['n']}: {report.brief(row)}")
 
-    def push_spec(self, *, label, stages, fixtures, session, ws_port, cb_port, db, reset_sql, rss_pid, cpu_pids,
-                  gc_logs, ladder, budget, driver_cpus=CPU_DRIVER, phases=("warmup",)) -> dict:
+    def push_spec(
+        self,
+        *,
+        label,
+        stages,
+        fixtures,
+        session,
+        ws_port,
+        cb_port,
+        db,
+        reset_sql,
+        rss_pid,
+        cpu_pids,
+        gc_logs,
+        ladder,
+        budget,
+        driver_cpus=CPU_DRIVER,
+        phases=("warmup",),
+    ) -> dict:
         """``stages``: (N, ladder?, estimate_s, connect_cap_s) in order; sockets accumulate."""
         return {
             "label": label,
             "n": max(n for n, *_ in stages) if stages else N_LARGE,
             "stages": [
-                {"n": n, "ladder": lad, "estimate_s": est, "connect_cap_s": cap} for n, lad, est, cap in stages
+                {"n": n, "ladder": lad, "estimate_s": est, "connect_cap_s": cap}
+                for n, lad, est, cap in stages
             ],
             "fixtures": str(fixtures),
             "ws_base": f"ws://127.0.0.1:{ws_port}",
@@ -347,8 +415,13 @@ class Run:
             )
             webs.append(
                 self.start(
-                    BenchDaphne(env=env, port=port, log_path=self.work / f"{config}-{port}.log",
-                                cpus=cpu, gc_log=self.work / f"{config}-{port}.gc")
+                    BenchDaphne(
+                        env=env,
+                        port=port,
+                        log_path=self.work / f"{config}-{port}.log",
+                        cpus=cpu,
+                        gc_log=self.work / f"{config}-{port}.gc",
+                    )
                 )
             )
         cb_web, sock_web = webs[0], webs[-1]
@@ -368,9 +441,18 @@ class Run:
         if large:
             stages.append((N_LARGE, False, large, large - 15))
         spec = self.push_spec(
-            label=config, stages=stages, fixtures=self.fixtures, session=self.session_key, ws_port=sock_web.port,
-            cb_port=cb_web.port, db=db, reset_sql=STACK_RESET_SQL, rss_pid=sock_web.pid, cpu_pids=cpu_pids,
-            gc_logs=[w.gc_log for w in webs], ladder=STACK_LADDER,
+            label=config,
+            stages=stages,
+            fixtures=self.fixtures,
+            session=self.session_key,
+            ws_port=sock_web.port,
+            cb_port=cb_web.port,
+            db=db,
+            reset_sql=STACK_RESET_SQL,
+            rss_pid=sock_web.pid,
+            cpu_pids=cpu_pids,
+            gc_logs=[w.gc_log for w in webs],
+            ladder=STACK_LADDER,
             budget=(small + (large or 0) + LADDER_ESTIMATE_S) * 1.3,
             driver_cpus=CPU_DRIVER if processes == 1 else "0,1",
         )
@@ -394,22 +476,52 @@ class Run:
             # 4 s of polling only (CPU, served rate) once every customer has started, then
             # callbacks over 3 s, then two more polling periods (+1 s) so that, on a server
             # that keeps up, every customer sees its payment paid before the window closes.
-            window = {"interval_s": 5.0, "t_quiet0": 5.5, "t_quiet1": 9.5, "t_cb0": 9.5, "t_cb1": 12.5, "t_end": 23.5}
+            window = {
+                "interval_s": 5.0,
+                "t_quiet0": 5.5,
+                "t_quiet1": 9.5,
+                "t_cb0": 9.5,
+                "t_cb1": 12.5,
+                "t_end": 23.5,
+            }
             if QUICK:
                 window.update(t_quiet0=5.0, t_quiet1=8.0, t_cb0=8.0, t_cb1=10.0, t_end=21.0)
             if not self.fits(name, window["t_end"] + 8):
                 continue
             port = free_port()
-            env = stack_env(port=port, db=db, redis_url=self.redis.url if self.redis else "",
-                            layer="redis" if self.redis else "memory", PAYMENTS_RUN_JOBS_IN_PROCESS="false")
-            web = self.start(BenchDaphne(env=env, port=port, log_path=self.work / f"{name}.log", cpus=CPU_SERVER,
-                                         gc_log=self.work / f"{name}.gc"))
+            env = stack_env(
+                port=port,
+                db=db,
+                redis_url=self.redis.url if self.redis else "",
+                layer="redis" if self.redis else "memory",
+                PAYMENTS_RUN_JOBS_IN_PROCESS="false",
+            )
+            web = self.start(
+                BenchDaphne(
+                    env=env,
+                    port=port,
+                    log_path=self.work / f"{name}.log",
+                    cpus=CPU_SERVER,
+                    gc_log=self.work / f"{name}.gc",
+                )
+            )
             if self.redis:
                 pin(self.redis.process.pid, CPU_DRIVER)
             spec = self.push_spec(
-                label="polling", stages=[], fixtures=self.fixtures, session=self.session_key, ws_port=port,
-                cb_port=port, db=db, reset_sql=STACK_RESET_SQL, rss_pid=web.pid, cpu_pids={"server": web.pid},
-                gc_logs=[web.gc_log], phases=["poll"], ladder=[], budget=window["t_end"] + 25,
+                label="polling",
+                stages=[],
+                fixtures=self.fixtures,
+                session=self.session_key,
+                ws_port=port,
+                cb_port=port,
+                db=db,
+                reset_sql=STACK_RESET_SQL,
+                rss_pid=web.pid,
+                cpu_pids={"server": web.pid},
+                gc_logs=[web.gc_log],
+                phases=["poll"],
+                ladder=[],
+                budget=window["t_end"] + 25,
             )
             spec["n"] = n
             spec["poll"] = {**window, "callbacks": min(200, n // 5), "connections": 200}
@@ -431,13 +543,31 @@ class Run:
         ports = [free_port(), free_port()]
         webs = []
         for port in ports:
-            env = stack_env(port=port, db=db, redis_url=self.redis.url, layer="redis",
-                            DARAJA_BASE_URL=f"http://127.0.0.1:{ports[0]}/simulator",
-                            SIMULATOR_ENABLED="true", PAYMENTS_RUN_JOBS_IN_PROCESS="false")
-            webs.append(self.start(BenchDaphne(env=env, port=port, log_path=self.work / f"oauth-{port}.log", cpus=None,
-                                               gc_log=self.work / f"oauth-{port}.gc")))
-        result = asyncio.run(_initiate_many([w.url for w in webs], self.session_key, OAUTH_PAYMENTS,
-                                            min(OAUTH_CAP_S, self.left() - 20)))
+            env = stack_env(
+                port=port,
+                db=db,
+                redis_url=self.redis.url,
+                layer="redis",
+                DARAJA_BASE_URL=f"http://127.0.0.1:{ports[0]}/simulator",
+                SIMULATOR_ENABLED="true",
+                PAYMENTS_RUN_JOBS_IN_PROCESS="false",
+            )
+            webs.append(
+                self.start(
+                    BenchDaphne(
+                        env=env,
+                        port=port,
+                        log_path=self.work / f"oauth-{port}.log",
+                        cpus=None,
+                        gc_log=self.work / f"oauth-{port}.gc",
+                    )
+                )
+            )
+        result = asyncio.run(
+            _initiate_many(
+                [w.url for w in webs], self.session_key, OAUTH_PAYMENTS, min(OAUTH_CAP_S, self.left() - 20)
+            )
+        )
         result["server_cpu_s"] = {str(w.port): cpu_seconds(w.pid) for w in webs}
         result["server_log_tail"] = {str(w.port): _errors_in(w.log()) for w in webs}
         self.stop(*webs)
@@ -446,10 +576,16 @@ class Run:
 
     # --- the run ----------------------------------------------------------------------
     def main(self) -> int:
-        log(f"workdir {self.work}; budget {BUDGET_S:.0f}s; N = {N_SMALL}, {N_LARGE}{' (QUICK)' if QUICK else ''}")
+        log(
+            f"workdir {self.work}; budget {BUDGET_S:.0f}s; "
+            f"N = {N_SMALL}, {N_LARGE}{' (QUICK)' if QUICK else ''}"
+        )
         try:
             self.make_template()
-            log(f"template database ready ({N_LARGE + SPARE} pending payments) in {time.time() - self.t0:.0f}s")
+            log(
+                f"template database ready ({N_LARGE + SPARE} pending payments) "
+                f"in {time.time() - self.t0:.0f}s"
+            )
             self.floor()
             self.redis = RedisServer(self.work).start()
             self.results["redis_version"] = _redis_version()
@@ -457,8 +593,8 @@ class Run:
             self.stack("redis-1p", "redis", 1)
             self.stack("redis-2p", "redis", 2)
             self.stack("redis-2p-spread", "redis", 2, spread=True)
-            self.polling()
             self.oauth()
+            self.polling()
             self.stack("pubsub-1p", "redis-pubsub", 1)  # extra row: the prototype found it cheaper
         finally:
             self.stop_all()
@@ -470,7 +606,9 @@ class Run:
         for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
             path.write_text(json.dumps(self.results, indent=1, default=str))
         sys.stdout.write(text + "\n")
-        sys.stdout.write(f"\nJSON: bench/results/{stamp}.json (and latest.json); wall time {self.results['wall_s']:.0f}s\n")
+        sys.stdout.write(
+            f"\nJSON: bench/results/{stamp}.json (and latest.json); wall time {self.results['wall_s']:.0f}s\n"
+        )
         shutil.rmtree(self.work, ignore_errors=True)
         return 0
 
@@ -493,7 +631,9 @@ async def _initiate_many(urls: list[str], session_key: str, count: int, cap_s: f
                     return
                 url = urls[k % len(urls)] + "/payments/initiate/"
                 try:
-                    async with http.post(url, json={"amount": 10, "phone": f"2547{90_000_000 + k:08d}"}, headers=headers) as r:
+                    async with http.post(
+                        url, json={"amount": 10, "phone": f"2547{90_000_000 + k:08d}"}, headers=headers
+                    ) as r:
                         await r.read()
                         key = str(r.status)
                 except Exception as exc:  # noqa: BLE001
@@ -514,7 +654,9 @@ async def _initiate_many(urls: list[str], session_key: str, count: int, cap_s: f
         "wall_s": wall,
         "initiations_per_s": created / wall if wall else None,
         "token_requests": tokens,
-        "token_requests_per_1000_payments": (tokens * 1000 / created) if created and tokens is not None else None,
+        "token_requests_per_1000_payments": (tokens * 1000 / created)
+        if created and tokens is not None
+        else None,
         "simulator_counters": counters,
     }
 
@@ -529,13 +671,17 @@ def _healthz(url: str) -> bool:
 
 
 def _errors_in(text: str) -> list[str]:
-    lines = [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line or "WARNING" in line]
+    lines = [
+        line for line in text.splitlines() if "ERROR" in line or "Traceback" in line or "WARNING" in line
+    ]
     return lines[-5:]
 
 
 def _redis_version() -> str:
     try:
-        return subprocess.run(["redis-server", "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
+        return subprocess.run(
+            ["redis-server", "--version"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
     except Exception:  # noqa: BLE001
         return "?"
 
