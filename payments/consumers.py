@@ -1,8 +1,11 @@
 """``ws/payments/<public_id>/``: one payment's live status, for its owner (or staff).
 
-Connect: authenticate → authorise → per-user limit → ``group_add`` → accept → snapshot from
-the database. Joining before reading closes the gap in which a callback could commit
-unseen; frames carry ``version`` so the page drops anything older than what it shows.
+Connect: authenticate → per-user limit → ``group_add`` → one database read that both
+authorises (owner or staff) and is the snapshot → accept → snapshot frame. Joining before
+reading closes the gap in which a callback could commit unseen (a refused socket leaves the
+group again at once); frames carry ``version`` so the page drops anything older than what it
+shows. Database work runs on the long-lived database threads (payments/dbthread.py): no
+connection is opened per handshake.
 
 Refusals happen before accept (the handshake is rejected with HTTP 403): anonymous, not
 the owner, unknown payment, too many sockets for this user, channel layer unreachable.
@@ -19,12 +22,14 @@ import logging
 import time
 from collections import defaultdict, deque
 
-from channels.db import database_sync_to_async
+from channels.auth import AuthMiddleware, CookieMiddleware, SessionMiddleware
+from channels.auth import get_user as channels_get_user
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .dbthread import run_in_db_thread
 from .realtime import EVENT_TYPE, payment_group_name, payment_status_payload
 from .selectors import payment_get_for_user
 
@@ -36,10 +41,22 @@ CLOSE_RATE = 4029
 MAX_FRAME_BYTES = 1024
 
 
-@database_sync_to_async
 def _snapshot(user, public_id):
     payment = payment_get_for_user(user=user, public_id=public_id)
     return payment_status_payload(payment) if payment else None
+
+
+class DbThreadAuthMiddleware(AuthMiddleware):
+    """Channels' ``AuthMiddleware`` (same session checks: channels.auth.get_user), with the
+    lookup on our database threads instead of a ``database_sync_to_async`` hop that opens
+    and closes a connection per handshake."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await run_in_db_thread(channels_get_user.func, scope)
+
+
+def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)
+    return CookieMiddleware(SessionMiddleware(DbThreadAuthMiddleware(inner)))
 
 
 class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
@@ -67,9 +84,6 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         if user is None or not user.is_authenticated:
             return await self.close()
-        snapshot = await _snapshot(user, public_id)
-        if snapshot is None:
-            return await self.close()
         sockets = self.open_by_user[user.pk]
         if len(sockets) >= settings.PAYMENTS_WS_MAX_PER_USER:
             logger.warning("too many sockets for one user", extra={"event": "ws.limit", "user": user.pk})
@@ -80,14 +94,18 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         except Exception as exc:  # channel layer (Redis) down: refuse rather than go deaf
             logger.warning("channel layer unavailable at connect: %r", exc, extra={"event": "ws.layer_down"})
             return await self.close()
+        snapshot = await run_in_db_thread(_snapshot, user, public_id)
+        if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
+            await self.channel_layer.group_discard(group, self.channel_name)
+            return await self.close()
         self.group, self.user_id = group, user.pk
         sockets.add(self.channel_name)
         self.recent: deque[float] = deque()
         await self.accept()
-        await self.send_snapshot(user, public_id)
+        await self.send_json({"type": EVENT_TYPE, "payment": snapshot, "snapshot": True})
 
     async def send_snapshot(self, user, public_id) -> None:
-        payload = await _snapshot(user, public_id)
+        payload = await run_in_db_thread(_snapshot, user, public_id)
         if payload is not None:
             await self.send_json({"type": EVENT_TYPE, "payment": payload, "snapshot": True})
 

@@ -102,6 +102,13 @@ PAYMENTS_RECONCILE_BACKOFF_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_SECONDS
 PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS = env.int("PAYMENTS_RECONCILE_BACKOFF_MAX_SECONDS", default=1800)
 PAYMENTS_RECONCILE_MAX_AGE_SECONDS = env.int("PAYMENTS_RECONCILE_MAX_AGE_SECONDS", default=86_400)
 PAYMENTS_DB_THREADS = env.int("PAYMENTS_DB_THREADS", default=4)
+# Python's collector thresholds for server processes (applied in project/asgi.py). With
+# thousands of open sockets a full collection takes 100-300 ms; the default gen-0 threshold
+# (700) promotes request objects into the old generation and triggers one every few seconds
+# under load. 50,000 lets them die young (bench/README.md). Empty: Python's defaults.
+PAYMENTS_GC_THRESHOLDS = env.list("PAYMENTS_GC_THRESHOLDS", cast=int, default=[50_000, 20, 100])
+if PAYMENTS_GC_THRESHOLDS and (len(PAYMENTS_GC_THRESHOLDS) != 3 or min(PAYMENTS_GC_THRESHOLDS) < 1):
+    raise ImproperlyConfigured("PAYMENTS_GC_THRESHOLDS: three positive integers (gen0,gen1,gen2) or empty.")
 PAYMENTS_RUN_JOBS_IN_PROCESS = env.bool("PAYMENTS_RUN_JOBS_IN_PROCESS", default=True)
 PAYMENTS_JOB_POLL_SECONDS = env.float("PAYMENTS_JOB_POLL_SECONDS", default=1.0)
 PAYMENTS_MAX_BODY_BYTES = env.int("PAYMENTS_MAX_BODY_BYTES", default=32_768)

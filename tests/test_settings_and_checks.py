@@ -131,3 +131,27 @@ def test_env_example_documents_every_setting_and_runs_as_is(tmp_path):
     done = run(["-c", code], {**env_file, "DJANGO_SETTINGS_MODULE": "project.settings"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "700 10 10"), ("50000,20,100", "50000 20 100"), ("1000,5,5", "1000 5 5")],
+)
+def test_server_processes_apply_the_collector_thresholds(value, expected):
+    """The ASGI module (what Daphne loads) sets PAYMENTS_GC_THRESHOLDS; empty keeps Python's."""
+    code = "import gc, project.asgi; print(*gc.get_threshold())"
+    env = {
+        "PAYMENTS_GC_THRESHOLDS": value,
+        "PAYMENTS_RUN_JOBS_IN_PROCESS": "false",
+        "DJANGO_READ_DOT_ENV": "false",
+    }
+    done = run(["-c", code], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == expected
+
+
+def test_bad_collector_thresholds_refuse_to_start():
+    done = run(
+        ["-c", "import project.asgi"], {"PAYMENTS_GC_THRESHOLDS": "0,1", "DJANGO_READ_DOT_ENV": "false"}
+    )
+    assert done.returncode != 0 and "PAYMENTS_GC_THRESHOLDS" in done.stderr
