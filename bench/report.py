@@ -314,3 +314,48 @@ def render(results: dict) -> str:
     if results.get("skipped") or notes:
         out += ["", "SKIPPED / SHORTENED"] + [f"  {s}" for s in results.get("skipped", [])] + notes
     return "\n".join(out)
+
+
+MARKDOWN_LABELS = {
+    "floor": "floor (no Django)",
+    "memory-1p": "in-memory layer, 1 process (`make run`)",
+    "redis-1p": "Redis layer, 1 process",
+    "redis-2p": "Redis, callbacks on A, sockets on B",
+    "redis-2p-spread": "Redis, 2 processes behind a balancer",
+    "pubsub-1p": "Redis pub/sub layer, 1 process",
+}
+
+
+def markdown(results: dict) -> str:
+    """The README's table: ``python -m bench.report [bench/results/latest.json]``."""
+    head = (
+        "| Callback → WebSocket frame, {rate} callbacks/s | open sockets | p50 / p99 ms | p99 × floor "
+        "| CPU ms / callback | KB / idle socket | connect ms / socket | max callbacks/s, p99 < 100 ms |"
+    ).format(rate=results["params"]["fixed_rate"])
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    rows = [r for r in results["push"] if "error" not in r and r.get("n")]
+    for n in sorted({r["n"] for r in rows}):
+        floor_p99 = _get(_floor_for(results, n), "fixed", "latency", "p99_ms")
+        for row in (r for r in rows if r["n"] == n):
+            lat = _get(row, "fixed", "latency") or {}
+            best = _get(row, "ladder", "max_rate_p99_under_100ms")
+            top = best is not None and best == _get(row, "ladder", "top_rung")
+            lines.append(
+                f"| {MARKDOWN_LABELS.get(row['config'], row['config'])} | {n:,} "
+                f"| {_f(lat.get('p50_ms'))} / {_f(lat.get('p99_ms'))} "
+                f"| {_ratio(lat.get('p99_ms'), floor_p99, '{:.1f}×')} "
+                f"| {_f(_get(row, 'fixed', 'server_cpu_ms_per_callback'))} "
+                f"| {_f(_get(row, 'idle', 'rss_per_socket_kb'))} "
+                f"| {_f(_get(row, 'connect', 'per_socket_ms'))} "
+                f"| {'' if not row.get('ladder') else ('≥ ' if top else '') + _f(best, '{:,}', '< first rung')} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    path = sys.argv[1] if len(sys.argv) > 1 else "bench/results/latest.json"
+    with open(path) as f:
+        sys.stdout.write(markdown(json.load(f)) + "\n")
