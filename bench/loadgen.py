@@ -23,7 +23,7 @@ Push runs (``spec["stages"]``, e.g. N = 1,000 then 5,000 in the SAME server proc
                payment with an open socket); a rung passes when p99 < 100 ms, no frame is
                lost and the driver achieved >= 95% of the rate.
 
-Polling runs (``poll``): no sockets, N customers GET the status endpoint (see ``run_poll``).
+Polling runs (``poll``): no sockets, N customers GET the status endpoint (bench/polling.py).
 
 Between measurement windows the database is put back (``reset_sql``: settled payments →
 pending, ledger/records/events deleted, wallet zeroed) while the server is idle.
@@ -32,9 +32,6 @@ pending, ledger/records/events deleted, wallet zeroed) while the server is idle.
 import asyncio
 import gc
 import json
-import math
-import random
-import resource
 import sqlite3
 import sys
 import time
@@ -42,17 +39,11 @@ from pathlib import Path
 
 import aiohttp
 
-from .procstat import CLK_TCK, CpuMeter, gc_pauses, rss_bytes, summary_ms, thread_cpu_ns
+from .polling import run_poll
+from .procstat import CLK_TCK, CpuMeter, gc_pauses, raise_nofile, rss_bytes, summary_ms, thread_cpu_ns
 
 P99_LIMIT_MS = 100.0
 FRAME_WAIT_S = 5.0  # after the last callback of a window: frames later than this are lost
-
-
-def raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 class Bench:
@@ -355,122 +346,12 @@ class Bench:
         return {"rungs": rungs, "max_rate_p99_under_100ms": best, "top_rung": self.spec["ladder"][-1]}
 
     # --- polling ----------------------------------------------------------------------
-    async def run_poll(self) -> dict:
-        """N customers each GET their payment's status every ``interval`` s (first poll at a
-        random phase). [t_quiet0, t_quiet1): polling only — server CPU per waiting customer
-        and the served rate. [t_cb0, t_cb1): ``poll_callbacks`` callbacks at random times for
-        random customers; notification latency = the first poll answer showing ``paid``
-        minus the callback's send time. A customer stops polling once it has seen ``paid``;
-        everyone stops at ``t_end`` (the seeds' 60 s give-up is longer than the window)."""
-        spec = self.spec["poll"]
-        interval = spec["interval_s"]
-        n = self.n
-        status_base = self.spec["status_base"]
-        headers = {"Cookie": self.cookie}
-        rng = random.Random(7)
-        chosen = rng.sample(range(n), min(spec["callbacks"], n))
-        cb_times = sorted(rng.uniform(spec["t_cb0"], spec["t_cb1"]) for _ in chosen)
-        self.sent = [None] * n
-        seen: list[float | None] = [None] * n
-        answers: list[tuple[float, float]] = []  # (time since start, seconds)
-        errors = [0]
-        connector = aiohttp.TCPConnector(limit=spec.get("connections", 200))
-        async with (
-            aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as poll,
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=64),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"Content-Type": "application/json"},
-            ) as cbs,
-        ):
-            t0 = time.perf_counter()
-            t_end = t0 + spec["t_end"]
-
-            async def customer(i: int) -> None:
-                url = f"{status_base}/payments/{self.payments[i]['public_id']}/"
-                tick = t0 + rng.uniform(0, interval)
-                while tick < t_end:
-                    await asyncio.sleep(max(0.0, tick - time.perf_counter()))
-                    start = time.perf_counter()
-                    try:
-                        async with poll.get(url, headers=headers) as r:
-                            body = await r.json(content_type=None)
-                        done = time.perf_counter()
-                        answers.append((start - t0, done - start))
-                        if body["payment"]["status"] == "paid" and self.sent[i] is not None:
-                            seen[i] = done
-                            return
-                    except Exception:  # noqa: BLE001
-                        errors[0] += 1
-                    tick = max(tick + interval, time.perf_counter())
-
-            async def post(i: int) -> None:
-                async with cbs.post(self.callback_url(i), data=self.payments[i]["body"]) as r:
-                    await r.read()
-
-            async def callbacks() -> None:  # open loop, like Daraja: never waits for answers
-                posts = []
-                for i, at in zip(chosen, cb_times, strict=True):
-                    await asyncio.sleep(max(0.0, t0 + at - time.perf_counter()))
-                    self.sent[i] = time.perf_counter()
-                    posts.append(asyncio.create_task(post(i)))
-                await asyncio.wait(posts)
-
-            async def quiet_meter() -> dict:
-                await asyncio.sleep(max(0.0, t0 + spec["t_quiet0"] - time.perf_counter()))
-                meter = CpuMeter({"server": self.rss_pid}).start()
-                await asyncio.sleep(max(0.0, t0 + spec["t_quiet1"] - time.perf_counter()))
-                return meter.stop()
-
-            tasks = [asyncio.create_task(customer(i)) for i in range(n)]
-            cb_task = asyncio.create_task(callbacks())
-            cpu = await quiet_meter()
-            await asyncio.wait([cb_task, *tasks], timeout=max(0.0, t_end + 1 - time.perf_counter()))
-            end_abs = time.perf_counter()
-            for task in [cb_task, *tasks]:
-                task.cancel()
-            await asyncio.wait([cb_task, *tasks], timeout=5)
-        # answers completed inside the polling-only window
-        quiet = [a for s, a in answers if spec["t_quiet0"] <= s + a < spec["t_quiet1"]]
-        served = len(quiet) / (spec["t_quiet1"] - spec["t_quiet0"])
-        cpu_s = cpu["cpu_s"]["server"]
-        latencies = [seen[i] - self.sent[i] for i in chosen if seen[i] is not None and self.sent[i]]
-        # Customers that never saw "paid" before the window closed: right-censored at
-        # (window end - callback sent); percentiles that fall on them are reported as ">x".
-        censored = sorted(end_abs - self.sent[i] for i in chosen if seen[i] is None and self.sent[i])
-        everyone = sorted(latencies) + [float("inf")] * len(censored)
-
-        def pct(q: float):
-            if not everyone:
-                return None
-            v = everyone[min(len(everyone), max(1, math.ceil(q / 100 * len(everyone)))) - 1]
-            return f">{censored[0]:.1f}" if v == float("inf") else round(v, 3)
-
-        self.reset_db()
-        return {
-            "customers": n,
-            "interval_s": interval,
-            "offered_req_per_s": n / interval,
-            "served_req_per_s": served,
-            "errors": errors[0],
-            "server_cpu_cores": cpu_s / cpu["wall_s"],
-            "cpu_ms_per_request": cpu_s * 1000 / max(1, len(quiet)),
-            "cpu_ms_per_customer_s": cpu_s * 1000 / cpu["wall_s"] / n,
-            "answer": summary_ms(quiet),
-            "callbacks": len(chosen),
-            "notified": len(latencies),
-            "notification": summary_ms(latencies),
-            "notification_all_s": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "censored": len(censored)},
-            "callbacks_sent": sum(1 for i in chosen if self.sent[i]),
-            "window": {k: spec[k] for k in ("t_quiet0", "t_quiet1", "t_cb0", "t_cb1", "t_end")},
-        }
-
     # --- driver -----------------------------------------------------------------------
     async def run(self) -> dict:
         phases = self.spec["phases"]
         out: dict = {"label": self.spec["label"], "n": self.n}
         if "poll" in phases:
-            out["poll"] = await self.run_poll()
+            out["poll"] = await run_poll(self)
             out["notes"] = self.notes
             return out
         ws_session = aiohttp.ClientSession(

@@ -2,6 +2,7 @@
 
 import math
 import os
+import resource
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -105,3 +106,12 @@ def gc_pauses(paths: list[str], since: float, until: float) -> dict:
         "gen2": sum(1 for g, _ in pauses if g == 2),
         "max_ms": max((ms for _, ms in pauses), default=0.0),
     }
+
+
+def raise_nofile() -> int:
+    """Lift the soft open-files limit to the hard one (thousands of sockets); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

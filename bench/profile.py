@@ -22,7 +22,9 @@ from pathlib import Path
 
 from project.topology import RedisServer, free_port
 
-from .run import CPU_SERVER, RESULTS, STACK_RESET_SQL, BenchDaphne, Run, log, pin, stack_env
+from .config import CPU_SERVER, RESULTS, log
+from .run import Run
+from .servers import STACK_RESET_SQL, pin, stack_env
 
 # Non-blocking sampling: blocking mode stalls Daphne for seconds (p99 23 s in a trial run).
 # py-spy's idle detection does not work in this container, so samples whose innermost frame
@@ -177,14 +179,7 @@ def main() -> None:
         layer=args.layer,
         PAYMENTS_RUN_JOBS_IN_PROCESS="false",
     )
-    web = BenchDaphne(
-        env=env,
-        port=port,
-        log_path=run.work / "profile-daphne.log",
-        cpus=CPU_SERVER,
-        gc_log=run.work / "profile.gc",
-    )
-    run.start(web)
+    web = run.daphne("profile", env=env, port=port, cpus=CPU_SERVER)
     if redis:
         pin(redis.process.pid, "1")
     marker = run.work / "fixed.started"

@@ -9,13 +9,10 @@ exits 0 whatever the times (non-zero only if the bench itself could not run).
 Method, caps and caveats: bench/README.md.
 """
 
-import asyncio
 import contextlib
 import json
 import os
 import platform
-import resource
-import secrets
 import shutil
 import subprocess
 import sys
@@ -24,131 +21,33 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
-
-from project.topology import (
-    PYTHON,
-    ROOT,
-    Daphne,
-    Process,
-    RedisServer,
-    app_env,
-    free_port,
-    manage,
-    wait_until,
-)
+from project.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage, wait_until
 
 from . import report
+from .config import (
+    BUDGET_S,
+    CPU_DRIVER,
+    CPU_SERVER,
+    FIXED_RATE,
+    FIXED_SECONDS,
+    FLOOR_LADDER,
+    LADDER_ESTIMATE_S,
+    N_LARGE,
+    N_SMALL,
+    QUICK,
+    RESULTS,
+    RUNG_SECONDS,
+    SPARE,
+    STACK_LADDER,
+    STACK_STAGE_ESTIMATES,
+    log,
+)
 from .floor import RESET_SQL as FLOOR_RESET_SQL
 from .floor import seed as floor_seed
-from .procstat import cpu_seconds
-
-QUICK = os.environ.get("BENCH_QUICK") == "1"
-BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "510"))
-N_SMALL, N_LARGE = (200, 500) if QUICK else (1000, 5000)
-N_POLL_REFERENCE = 100 if QUICK else 500  # polling below one core's capacity: the clean distribution
-SPARE = 40  # extra payments for the warm-up (never measured)
-FIXED_RATE = 25  # callbacks/s: "a fixed moderate rate" (performance-notes reference rate)
-FIXED_SECONDS = 4 if QUICK else 8
-RUNG_SECONDS = 2 if QUICK else 4
-STACK_LADDER = [50, 75, 100, 150, 200, 300, 400]
-FLOOR_LADDER = [200, 400, 800, 1600, 3200]
-OAUTH_PAYMENTS = 100 if QUICK else 1000
-OAUTH_CAP_S = 60
-CPU_SERVER, CPU_DRIVER = "0", "1"  # taskset cores on the 2-core box
-RESULTS = ROOT / "bench" / "results"
-# Seconds each configuration's stages may take (N small incl. the ladder, N large); a stage
-# that does not fit in what is left of the budget is skipped and reported.
-STACK_STAGE_ESTIMATES = {  # connect + idle + fixed window (the ladder has its own)
-    "memory-1p": (30, 95),
-    "redis-1p": (30, 75),
-    "redis-2p": (30, 75),
-    "redis-2p-spread": (30, 75),
-    "pubsub-1p": (30, 75),
-}
-LADDER_ESTIMATE_S = 35
-
-STACK_RESET_SQL = [
-    # Settled payments back to pending (as bench.seed created them), while the server idles.
-    "UPDATE payments_payment SET status='pending', version=2, settled_by='', result_code='', "
-    "result_desc='', receipt_number=NULL, transaction_date=NULL, paid_phone='', settled_at=NULL, "
-    "flagged=0, review_reason='' WHERE status != 'pending'",
-    "DELETE FROM payments_ledgerentry",
-    "DELETE FROM payments_paymentevent",
-    "DELETE FROM payments_callbackrecord",
-    "UPDATE payments_wallet SET balance = 0",
-]
-SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
-
-
-def log(message: str) -> None:
-    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
-    sys.stderr.flush()
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def pin(pid: int, cpus: str) -> None:
-    """Set the CPU affinity of every thread of ``pid`` (best effort)."""
-    if shutil.which("taskset") and os.cpu_count() and os.cpu_count() >= 2:
-        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], capture_output=True, check=False)
-
-
-def taskset(cpus: str | None) -> list[str]:
-    if cpus and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", cpus]
-    return []
-
-
-class BenchDaphne(Daphne):
-    """Daphne exactly as topology starts it, through ``bench.serve`` (adds a GC pause log),
-    optionally pinned to a core (``taskset`` execs, so the PID is Daphne's)."""
-
-    def __init__(self, *, env: dict, port: int, log_path: Path, cpus: str | None, gc_log: Path):
-        super().__init__(env={**env, "BENCH_GC_LOG": str(gc_log)}, port=port, log_path=log_path)
-        assert self.args[1:3] == ["-m", "daphne"]
-        self.args = [*taskset(cpus), PYTHON, "-m", "bench.serve", *self.args[3:]]
-        self.gc_log = gc_log
-
-
-def stack_env(*, port: int, db: Path, redis_url: str = "", layer: str = "memory", **extra) -> dict:
-    """The production profile (DJANGO_DEBUG=false, JSON logs at INFO) on plain-HTTP loopback."""
-    settings = dict(
-        DJANGO_DEBUG="false",
-        DJANGO_LOG_LEVEL="INFO",
-        DJANGO_SECRET_KEY="bench-secret-" + "k" * 50,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_SESSION_COOKIE_SECURE="false",
-        DJANGO_CSRF_COOKIE_SECURE="false",
-        DJANGO_SECURE_HSTS_SECONDS="0",
-        DARAJA_BASE_URL=f"http://127.0.0.1:{port}/simulator",
-        DARAJA_CONSUMER_KEY="bench-consumer-key",
-        DARAJA_CONSUMER_SECRET="bench-consumer-secret",
-        DARAJA_SHORTCODE="174379",
-        DARAJA_PASSKEY=SANDBOX_PASSKEY,
-        DARAJA_CALLBACK_BASE_URL=f"http://127.0.0.1:{port}",
-        PAYMENTS_CALLBACK_SECRET="bench-callback-secret",
-        # Production's "log" mode with loopback on the allowlist: the same check as with
-        # Safaricom's addresses, without a warning line per callback.
-        DARAJA_CALLBACK_IP_MODE="log",
-        DARAJA_CALLBACK_IPS="127.0.0.1",
-        SIMULATOR_ENABLED="false",
-        CHANNEL_LAYER=layer,
-        PAYMENTS_WS_MAX_PER_USER=str(N_LARGE + SPARE + 100),
-        PAYMENTS_RATE_LIMIT_PER_PHONE="",
-        PAYMENTS_RATE_LIMIT_PER_USER="",
-    )
-    # BENCH_SERVER_ENV="NAME=value;NAME=value": experiments with server settings (applied last)
-    trial = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_SERVER_ENV", "").split(";") if "=" in kv)
-    env = {**settings, **extra, **trial}
-    return app_env(port=port, database_url=f"sqlite:///{db}", redis_url=redis_url, **env)
+from .polling import measure_polling
+from .procstat import raise_nofile
+from .servers import STACK_RESET_SQL, BenchDaphne, errors_in, healthz, pin, redis_version, stack_env, taskset
+from .upstream import measure_oauth
 
 
 class Run:
@@ -200,6 +99,14 @@ class Run:
         self.procs.append(proc)
         proc.start()
         return proc
+
+    def daphne(self, name: str, *, env: dict, port: int, cpus: str | None) -> BenchDaphne:
+        """Start one Daphne (log and collector log named after ``name`` in the work dir)."""
+        web = BenchDaphne(
+            env=env, port=port, log_path=self.work / f"{name}.log", cpus=cpus, gc_log=self.work / f"{name}.gc"
+        )
+        self.start(web)
+        return web
 
     def stop(self, *procs: Process) -> None:
         for proc in procs:
@@ -294,7 +201,7 @@ class Run:
                 log_path=self.work / "floor.log",
             )
         )
-        wait_until(lambda: _healthz(f"http://127.0.0.1:{http_port}"), timeout=20, message="floor /healthz")
+        wait_until(lambda: healthz(f"http://127.0.0.1:{http_port}"), timeout=20, message="floor /healthz")
         log(f"floor: pid {proc.pid}")
         spec = self.push_spec(
             label="floor",
@@ -384,7 +291,7 @@ class Run:
             "ladder": ladder,
             "rung_seconds": RUNG_SECONDS,
             "connect_concurrency": 100,
-            # the ladder runs last, with the sockets of the first stage only (the others closed)
+            # the ladder runs right after the fixed window of the stage with this N
             "ladder_n": next((n for n, lad, *_ in stages if lad), None),
             "ladder_estimate_s": LADDER_ESTIMATE_S,
             "deadline": min(self.deadline, time.time() + budget),
@@ -416,17 +323,7 @@ class Run:
                 # topologies run it in a separate worker, which the callback path does not need.
                 PAYMENTS_RUN_JOBS_IN_PROCESS="true" if layer == "memory" else "false",
             )
-            webs.append(
-                self.start(
-                    BenchDaphne(
-                        env=env,
-                        port=port,
-                        log_path=self.work / f"{config}-{port}.log",
-                        cpus=cpu,
-                        gc_log=self.work / f"{config}-{port}.gc",
-                    )
-                )
-            )
+            webs.append(self.daphne(f"{config}-{port}", env=env, port=port, cpus=cpu))
         cb_web, sock_web = webs[0], webs[-1]
         redis_pid = self.redis.process.pid if (self.redis and layer != "memory") else None
         if self.redis:
@@ -465,119 +362,11 @@ class Run:
             spec["rss_pid"] = [w.pid for w in webs]
         result = self.driver(spec, config)
         for stage in result.get("stages", []):
-            stage["server_log_warnings"] = {str(w.port): _errors_in(w.log()) for w in webs}
+            stage["server_log_warnings"] = {str(w.port): errors_in(w.log()) for w in webs}
         self.stop(*webs)
         if self.redis:
             self.redis.flush()
         self.record(config, {"processes": processes, "layer": layer, "spread": spread}, result)
-
-    # --- polling ----------------------------------------------------------------------
-    def polling(self) -> None:
-        db = self.fresh_db("polling")
-        # N_LARGE is not run: at N_SMALL polling already saturates the server's core (the
-        # report shows served < offered), so 5x the customers would only measure a queue.
-        for n in (N_POLL_REFERENCE, N_SMALL):
-            name = f"polling-{n}"
-            # 4 s of polling only (CPU, served rate) once every customer has started, then
-            # callbacks over 3 s, then two more polling periods (+1 s) so that, on a server
-            # that keeps up, every customer sees its payment paid before the window closes.
-            window = {
-                "interval_s": 5.0,
-                "t_quiet0": 5.5,
-                "t_quiet1": 9.5,
-                "t_cb0": 9.5,
-                "t_cb1": 12.5,
-                "t_end": 23.5,
-            }
-            if QUICK:
-                window.update(t_quiet0=5.0, t_quiet1=8.0, t_cb0=8.0, t_cb1=10.0, t_end=21.0)
-            if not self.fits(name, window["t_end"] + 8):
-                continue
-            port = free_port()
-            env = stack_env(
-                port=port,
-                db=db,
-                redis_url=self.redis.url if self.redis else "",
-                layer="redis" if self.redis else "memory",
-                PAYMENTS_RUN_JOBS_IN_PROCESS="false",
-            )
-            web = self.start(
-                BenchDaphne(
-                    env=env,
-                    port=port,
-                    log_path=self.work / f"{name}.log",
-                    cpus=CPU_SERVER,
-                    gc_log=self.work / f"{name}.gc",
-                )
-            )
-            if self.redis:
-                pin(self.redis.process.pid, CPU_DRIVER)
-            spec = self.push_spec(
-                label="polling",
-                stages=[],
-                fixtures=self.fixtures,
-                session=self.session_key,
-                ws_port=port,
-                cb_port=port,
-                db=db,
-                reset_sql=STACK_RESET_SQL,
-                rss_pid=web.pid,
-                cpu_pids={"server": web.pid},
-                gc_logs=[web.gc_log],
-                phases=["poll"],
-                ladder=[],
-                budget=window["t_end"] + 25,
-            )
-            spec["n"] = n
-            spec["poll"] = {**window, "callbacks": min(200, n // 5), "connections": 200}
-            result = self.driver(spec, name)
-            self.stop(web)
-            self.results["polling"].append({"config": "redis-1p", **result})
-            log(f"{name}: {json.dumps(result.get('poll', result))[:400]}")
-
-    # --- upstream OAuth ---------------------------------------------------------------
-    def oauth(self) -> None:
-        """Two Daphne processes + Redis (shared cache), the simulator as Daraja: start
-        OAUTH_PAYMENTS payments through POST /payments/initiate/ alternating between the two
-        processes, 16 in flight, then read the simulator's token_requests counter."""
-        if not self.fits("oauth", 45):
-            return
-        db = self.fresh_db("oauth")
-        self.redis.flush()
-        pin(self.redis.process.pid, "0,1")
-        ports = [free_port(), free_port()]
-        webs = []
-        for port in ports:
-            env = stack_env(
-                port=port,
-                db=db,
-                redis_url=self.redis.url,
-                layer="redis",
-                DARAJA_BASE_URL=f"http://127.0.0.1:{ports[0]}/simulator",
-                SIMULATOR_ENABLED="true",
-                PAYMENTS_RUN_JOBS_IN_PROCESS="false",
-            )
-            webs.append(
-                self.start(
-                    BenchDaphne(
-                        env=env,
-                        port=port,
-                        log_path=self.work / f"oauth-{port}.log",
-                        cpus=None,
-                        gc_log=self.work / f"oauth-{port}.gc",
-                    )
-                )
-            )
-        result = asyncio.run(
-            _initiate_many(
-                [w.url for w in webs], self.session_key, OAUTH_PAYMENTS, min(OAUTH_CAP_S, self.left() - 20)
-            )
-        )
-        result["server_cpu_s"] = {str(w.port): cpu_seconds(w.pid) for w in webs}
-        result["server_log_tail"] = {str(w.port): _errors_in(w.log()) for w in webs}
-        self.stop(*webs)
-        self.results["oauth"] = result
-        log(f"oauth: {json.dumps({k: v for k, v in result.items() if k != 'server_log_tail'})[:400]}")
 
     # --- the run ----------------------------------------------------------------------
     def main(self) -> int:
@@ -593,13 +382,13 @@ class Run:
             )
             self.floor()
             self.redis = RedisServer(self.work).start()
-            self.results["redis_version"] = _redis_version()
+            self.results["redis_version"] = redis_version()
             self.stack("memory-1p", "memory", 1)
             self.stack("redis-1p", "redis", 1)
             self.stack("redis-2p", "redis", 2)
             self.stack("redis-2p-spread", "redis", 2, spread=True)
-            self.oauth()
-            self.polling()
+            measure_oauth(self)
+            measure_polling(self)
             if os.environ.get("BENCH_PUBSUB") == "1":  # extra row (~65 s): RedisPubSubChannelLayer
                 self.stack("pubsub-1p", "redis-pubsub", 1)
         finally:
@@ -617,79 +406,6 @@ class Run:
         )
         shutil.rmtree(self.work, ignore_errors=True)
         return 0
-
-
-async def _initiate_many(urls: list[str], session_key: str, count: int, cap_s: float) -> dict:
-    csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header must match
-    headers = {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf}
-    statuses: dict[str, int] = {}
-    jar = aiohttp.DummyCookieJar()
-    async with aiohttp.ClientSession(cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=30)) as http:
-        async with http.post(f"{urls[0]}/simulator/control/reset/") as r:
-            r.raise_for_status()
-        sem = asyncio.Semaphore(16)
-        started = time.perf_counter()
-
-        async def one(k: int) -> None:
-            async with sem:
-                if time.perf_counter() - started > cap_s:
-                    statuses["not sent (time cap)"] = statuses.get("not sent (time cap)", 0) + 1
-                    return
-                url = urls[k % len(urls)] + "/payments/initiate/"
-                try:
-                    async with http.post(
-                        url, json={"amount": 10, "phone": f"2547{90_000_000 + k:08d}"}, headers=headers
-                    ) as r:
-                        await r.read()
-                        key = str(r.status)
-                except Exception as exc:  # noqa: BLE001
-                    key = exc.__class__.__name__
-                statuses[key] = statuses.get(key, 0) + 1
-
-        await asyncio.gather(*(one(k) for k in range(count)))
-        wall = time.perf_counter() - started
-        async with http.get(f"{urls[0]}/simulator/control/counters/") as r:
-            counters = await r.json()
-    created = statuses.get("201", 0) + statuses.get("202", 0)
-    tokens = counters.get("token_requests")
-    return {
-        "processes": len(urls),
-        "attempted": count,
-        "statuses": statuses,
-        "payments_started": created,
-        "wall_s": wall,
-        "initiations_per_s": created / wall if wall else None,
-        "token_requests": tokens,
-        "token_requests_per_1000_payments": (tokens * 1000 / created)
-        if created and tokens is not None
-        else None,
-        "simulator_counters": counters,
-    }
-
-
-def _healthz(url: str) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _errors_in(text: str) -> list[str]:
-    lines = [
-        line for line in text.splitlines() if "ERROR" in line or "Traceback" in line or "WARNING" in line
-    ]
-    return lines[-5:]
-
-
-def _redis_version() -> str:
-    try:
-        return subprocess.run(
-            ["redis-server", "--version"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-    except Exception:  # noqa: BLE001
-        return "?"
 
 
 def main() -> None:

@@ -15,30 +15,22 @@ class DeliveryHealthCollector:
     def collect(self):
         health = delivery_health()
         window = f"{int(health.window.total_seconds())}s"
-        statuses = GaugeMetricFamily(
-            "mpesa_payments", "Payments created in the window, by status", labels=["status", "window"]
-        )
-        for status, n in health.by_status.items():
-            statuses.add_metric([status, window], n)
-        yield statuses
-        codes = GaugeMetricFamily(
-            "mpesa_result_codes", "Final ResultCodes in the window (raw code)", labels=["code", "window"]
-        )
-        for code, n in health.by_result_code.items():
-            codes.add_metric([code, window], n)
-        yield codes
-        settled = GaugeMetricFamily(
-            "mpesa_settled", "Payments settled in the window, by source", labels=["source", "window"]
-        )
-        for source, n in health.settled_by.items():
-            settled.add_metric([source, window], n)
-        yield settled
-        callbacks = GaugeMetricFamily(
-            "mpesa_callbacks", "Callbacks received in the window, by outcome", labels=["outcome", "window"]
-        )
-        for outcome, n in health.callbacks.items():
-            callbacks.add_metric([outcome, window], n)
-        yield callbacks
+        labelled = [
+            ("mpesa_payments", "Payments created in the window, by status", "status", health.by_status),
+            (
+                "mpesa_result_codes",
+                "Final ResultCodes in the window (raw code)",
+                "code",
+                health.by_result_code,
+            ),
+            ("mpesa_settled", "Payments settled in the window, by source", "source", health.settled_by),
+            ("mpesa_callbacks", "Callbacks received in the window, by outcome", "outcome", health.callbacks),
+        ]
+        for name, documentation, label, counts in labelled:
+            family = GaugeMetricFamily(name, documentation, labels=[label, "window"])
+            for value, n in counts.items():
+                family.add_metric([value, window], n)
+            yield family
         lost = GaugeMetricFamily(
             "mpesa_lost_callback_ratio",
             "Share of settled payments whose answer came only by STK query",
