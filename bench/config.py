@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from project.topology import ROOT
+from tests.helpers.topology import ROOT
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "510"))

@@ -10,7 +10,7 @@ import time
 
 import aiohttp
 
-from project.topology import free_port
+from tests.helpers.topology import free_port
 
 from .config import CPU_DRIVER, CPU_SERVER, N_POLL_REFERENCE, N_SMALL, QUICK, log
 from .procstat import CpuMeter, summary_ms

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from project.topology import RedisServer, free_port
+from tests.helpers.topology import RedisServer, free_port
 
 from .config import CPU_SERVER, RESULTS, log
 from .run import Run

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from project.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage, wait_until
+from tests.helpers.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage, wait_until
 
 from . import report
 from .config import (

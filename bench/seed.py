@@ -23,7 +23,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from payments.callback_url import callback_path  # noqa: E402
+from payments.checkout.callback_url import callback_path  # noqa: E402
 from payments.models import Payment, Wallet  # noqa: E402
 from tests.factories import callback_body, dumps  # noqa: E402
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from project.topology import PYTHON, Daphne, app_env
+from tests.helpers.topology import PYTHON, Daphne, app_env
 
 from .config import N_LARGE, SPARE
 

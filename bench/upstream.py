@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 
-from project.topology import free_port
+from tests.helpers.topology import free_port
 
 from .config import OAUTH_CAP_S, OAUTH_PAYMENTS, log
 from .procstat import cpu_seconds

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from payments import selectors
+from payments.live.broadcast import payment_status_payload
 from payments.models import Payment
-from payments.realtime import payment_status_payload
 
 
 def _page_config(**extra) -> dict:

@@ -8,13 +8,13 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import services
-from .health import delivery_health, top_codes
-from .inputs import mask_phone
-from .logging import mask_text
+from mpesa_plumbing.logs import mask_phone, mask_text
+
+from . import checkout
+from .checkout.reconcile import payment_reconcile
+from .live.broadcast import broadcast_payment_status
 from .models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
-from .realtime import broadcast_payment_status
-from .services.reconcile import payment_reconcile
+from .reporting.delivery_stats import delivery_health, top_codes
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -156,7 +156,7 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.action(description="Mark reviewed")
     def mark_reviewed(self, request, queryset):
         for payment in queryset:
-            services.payment_mark_reviewed(payment=payment, note=f"by {request.user}")
+            checkout.payment_mark_reviewed(payment=payment, note=f"by {request.user}")
         self.message_user(request, "Marked reviewed.", messages.SUCCESS)
 
 
@@ -194,7 +194,7 @@ class CallbackRecordAdmin(admin.ModelAdmin):
     @admin.action(description="Replay through the handler (idempotent)")
     def replay(self, request, queryset):
         for record in queryset:
-            copy = services.callback_replay(record)
+            copy = checkout.callback_replay(record)
             self.message_user(request, f"Callback {record.pk} replayed as {copy.pk}: {copy.outcome}")
 
 

@@ -13,6 +13,12 @@ class PaymentsConfig(AppConfig):
     verbose_name = "M-Pesa payments"
 
     def ready(self) -> None:
-        from . import checks, jobs  # noqa: F401  (registers system checks and job sources)
+        from mpesa_plumbing.jobs import register_source
 
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .checkout.reconcile import payments_reconcile_due
+        from .checkout.transitions import payments_expire_overdue
+
+        register_source("payments.expire", payments_expire_overdue)
+        register_source("payments.reconcile", payments_reconcile_due)
         setting_changed.connect(_clear_config_cache, dispatch_uid="payments-config-cache")

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .callback_url import forbidden_words_in
+from .checkout.callback_url import forbidden_words_in
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 

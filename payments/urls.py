@@ -1,6 +1,12 @@
+"""The JSON API under ``payments/`` (include it with ``path("payments/", include("payments.urls"))``).
+
+Daraja's callbacks are not here: they have their own door ahead of Django
+(``payments.http.callback.with_callbacks`` in your ``asgi.py``).
+"""
+
 from django.urls import path
 
-from . import views
+from .http import views
 
 app_name = "payments"
 
@@ -8,10 +14,4 @@ urlpatterns = [
     path("", views.payment_history, name="history"),
     path("initiate/", views.initiate, name="initiate"),
     path("<uuid:public_id>/", views.payment_status, name="status"),
-    # Hex only (public id + HMAC): none of Daraja's forbidden URL words can appear (§9.6).
-    path(
-        "callbacks/<str:public_id_hex>/<str:token>/",
-        views.stk_callback,
-        name="stk-callback",
-    ),
 ]

@@ -1,5 +1,5 @@
-"""ASGI entry point: HTTP (Django, body-size guarded; Daraja callbacks answered before Django by
-``CallbackEndpoint``) and WebSockets (Channels).
+"""ASGI entry point: HTTP (Django, body-size guarded, Daraja's callbacks answered by their own
+door ahead of Django) and WebSockets (Channels).
 
 WebSockets pass the Origin check against ALLOWED_HOSTS, then session authentication.
 The background job runner (simulator deliveries, reconciliation) starts here unless
@@ -19,16 +19,33 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from payments.asgi_middleware import AccessLog, BodySizeLimit, StaticFiles  # noqa: E402
-from payments.callback_http import CallbackEndpoint  # noqa: E402
-from payments.consumers import AuthStack  # noqa: E402
-from payments.jobs import start_in_process_runner  # noqa: E402
+from mpesa_plumbing.asgi import AccessLog, BodySizeLimit  # noqa: E402
+from mpesa_plumbing.jobs import start_in_process_runner  # noqa: E402
+from payments.checkout.callback_url import redact_callback_tokens  # noqa: E402
+from payments.http.callback import with_callbacks  # noqa: E402
+from payments.live.consumers import AuthStack  # noqa: E402
 from project.routing import websocket_urlpatterns  # noqa: E402
+
+JSON_PREFIXES = ("/payments/", "/simulator/")
+
+
+def body_cap(path: str) -> int:
+    """The JSON APIs (ours and the simulator's) take small bodies; forms the Django default."""
+    if path.startswith(JSON_PREFIXES):
+        return settings.PAYMENTS_MAX_BODY_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 65_536
+
 
 application = ProtocolTypeRouter(
     {
-        "http": AccessLog(StaticFiles(BodySizeLimit(CallbackEndpoint(django_asgi_app)))),
-        "websocket": AccessLog(AllowedHostsOriginValidator(AuthStack(URLRouter(websocket_urlpatterns)))),
+        "http": AccessLog(
+            BodySizeLimit(with_callbacks(django_asgi_app), body_cap),
+            redact=redact_callback_tokens,
+        ),
+        "websocket": AccessLog(
+            AllowedHostsOriginValidator(AuthStack(URLRouter(websocket_urlpatterns))),
+            redact=redact_callback_tokens,
+        ),
     }
 )
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from payments.routing import websocket_urlpatterns as payment_routes
+from payments.live.routing import websocket_urlpatterns as payment_routes
 
 websocket_urlpatterns = list(payment_routes)
 if settings.SIMULATOR_ENABLED:

@@ -6,13 +6,13 @@ the in-memory channel layer, the local-memory cache and the bundled Daraja simul
 is missing (see ``_require``) and is policed by the ``payments.E…`` system checks.
 """
 
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from mpesa_plumbing.client_ip import parse_networks
 from project.layers import channel_layer_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +87,10 @@ DARAJA_CALLBACK_IPS = env.list(
         "196.201.212.69",
     ],
 )
+try:  # addresses or CIDR ranges; a typo stops the process here instead of refusing callbacks
+    DARAJA_CALLBACK_NETWORKS = parse_networks(DARAJA_CALLBACK_IPS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DARAJA_CALLBACK_IPS: {exc}") from None
 DARAJA_CALLBACK_IP_MODE = env.str("DARAJA_CALLBACK_IP_MODE", default="log" if PRODUCTION else "off")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
@@ -162,7 +166,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
     "payments",
@@ -172,9 +176,10 @@ if SIMULATOR_ENABLED:
     INSTALLED_APPS.append("simulator")
 
 MIDDLEWARE = [
-    # Every middleware here is async-capable (static files are served at the ASGI level,
-    # payments/asgi_middleware.py), so async views run without a sync hop.
+    # Every middleware here is async-capable (servestatic's is async-only), so async views
+    # run without a sync hop.
     "django.middleware.security.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -259,12 +264,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = DEBUG
-if DEBUG:  # files come from the finders; STATIC_ROOT exists only after collectstatic
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+SERVESTATIC_USE_FINDERS = DEBUG  # development: files come from the apps' static/ folders
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
-CSRF_FAILURE_VIEW = "payments.views.csrf_failure"
+CSRF_FAILURE_VIEW = "payments.http.views.csrf_failure"
 
 # --- Production hardening (checked by `manage.py check --deploy`) -------------------------
 SECURE_PROXY_SSL_HEADER = (
@@ -289,9 +292,9 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask": {"()": "payments.logging.MaskSensitiveFilter"}},
+    "filters": {"mask": {"()": "mpesa_plumbing.logs.MaskSensitiveFilter"}},
     "formatters": {
-        "json": {"()": "payments.logging.JsonFormatter"},
+        "json": {"()": "mpesa_plumbing.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {

@@ -7,7 +7,8 @@ from frontend.urls import auth_urlpatterns
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("payments/", include("payments.urls")),
-    path("", include("payments.ops_urls")),
+    path("", include("mpesa_plumbing.urls")),
+    path("", include("payments.reporting.urls")),
     path("", include("frontend.urls")),
     *auth_urlpatterns,
 ]

@@ -7,8 +7,8 @@ class SimulatorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the callback deliveries with the shared job runner (payments.jobs)."""
-        from payments.jobs import register_source
+        """Register the callback deliveries with the shared job runner (mpesa_plumbing.jobs)."""
+        from mpesa_plumbing.jobs import register_source
 
         from .delivery import deliver_due
 

@@ -17,13 +17,15 @@ from datetime import timedelta
 import httpx
 from django.utils import timezone
 
-from payments.jobs import claim_due
+from mpesa_plumbing.jobs import claim_due
 
-from . import handset, scheduler
 from .conf import SimConfig, sim_config
-from .ids import mask_checkout_request_id
+from .handset import presence
 from .models import SimDelivery
-from .wire import JSON_CONTENT_TYPE, callback_url_allowed
+from .outcomes import scheduler
+from .wire.errors import JSON_CONTENT_TYPE
+from .wire.ids import mask_checkout_request_id
+from .wire.requests import callback_url_allowed
 
 logger = logging.getLogger("simulator.delivery")
 S = SimDelivery.Status
@@ -132,7 +134,7 @@ def deliver_due(*, limit: int = BATCH) -> int:
     config = sim_config()
     settled = scheduler.settle_unanswered(config=config)
     for push in settled:
-        handset.notify_closed_sync(
+        presence.notify_closed_sync(
             push.phone,
             checkout_request_id=push.checkout_request_id,
             result_code=push.result_code,

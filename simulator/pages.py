@@ -4,19 +4,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import rules
 from .conf import sim_config
+from .outcomes import rules
 from .selectors import pushes_recent
-from .wire import PHONE_RE
+from .wire.codes import CALLBACK_DESC
+from .wire.requests import PHONE_RE
 
 
 def _numbers() -> list[dict[str, str]]:
     rows = [{"phone": rules.TEST_MSISDN, "what": "0 (success): Daraja's sandbox test MSISDN"}]
-    for code, desc in rules.CALLBACK_DESC.items():
+    for code, desc in CALLBACK_DESC.items():
         if code.isdigit() and len(code) <= 5:
-            rows.append({"phone": f"{rules.CODE_BLOCK}{int(code):05d}", "what": f"{code}: {desc}"})
+            rows.append({"phone": rules.code_phone(code), "what": f"{code}: {desc}"})
     for suffix, (what, _) in rules.FAULT_PHONES.items():
-        rows.append({"phone": f"{rules.FAULT_BLOCK}{suffix}", "what": f"fault: {what}"})
+        rows.append({"phone": rules.fault_phone(suffix), "what": f"fault: {what}"})
     return rows
 
 

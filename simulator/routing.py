@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .consumers import HandsetConsumer
+from .handset.consumers import HandsetConsumer
 
 websocket_urlpatterns = [
     path("ws/simulator/phone/<str:msisdn>/", HandsetConsumer.as_asgi()),

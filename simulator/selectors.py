@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from payments.inputs import mask_phone
+from mpesa_plumbing.logs import mask_phone
 
 from .models import SimDelivery, SimPush
 

@@ -4,7 +4,9 @@ so any Daraja client works by changing only its base URL. Every name is in the
 
 from django.urls import path, re_path
 
-from . import control, pages, views
+from . import pages
+from .api import views
+from .control import views as control
 
 app_name = "simulator"
 
@@ -16,6 +18,7 @@ urlpatterns = [
     re_path(r"^(?P<rest>(?:oauth|mpesa)/.*)$", views.not_found, name="daraja-not-found"),
     # Control API
     path("control/counters/", control.counters, name="control-counters"),
+    path("control/scenarios/", control.scenarios, name="control-scenarios"),
     path("control/reset/", control.reset, name="control-reset"),
     path("control/pushes/", control.pushes, name="control-pushes"),
     path("control/pushes/<str:checkout_request_id>/", control.push_detail, name="control-push"),

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from mpesa_plumbing.db import close_db_threads
 from payments.daraja.config import daraja_get_config
 from payments.models import Order, Wallet
 
@@ -19,6 +20,22 @@ def _fresh_state():
     yield
     cache.clear()
     daraja_get_config.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _production_db_bridge(request):
+    """Tests whose work commits (``django_db(transaction=True)``) run the database bridge as
+    production does, on its own long-lived threads; the others run it thread-sensitively,
+    inside the test's transaction (tests/settings.py)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        yield
+        return
+    from django.test import override_settings
+
+    with override_settings(PAYMENTS_DB_THREADS=2):
+        yield
+    close_db_threads()
 
 
 @pytest.fixture
@@ -39,6 +56,14 @@ def wallet(user):
 @pytest.fixture
 def order(user):
     return Order.objects.create(user=user, reference="ORD1001", description="Coffee", amount=850)
+
+
+@pytest.fixture
+def door():
+    """Daraja calling our callback door, through the project's whole ASGI application."""
+    from tests.helpers.asgi import CallbackDoor
+
+    return CallbackDoor()
 
 
 @pytest.fixture

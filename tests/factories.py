@@ -4,7 +4,7 @@ import itertools
 import json
 from decimal import Decimal
 
-from payments import services
+from payments import checkout
 from payments.daraja.payloads import StkPushAccepted, StkResult, parse_stk_callback
 from payments.models import Order, Payment
 
@@ -25,7 +25,7 @@ def make_payment(
     key: str | None = None,
 ) -> Payment:
     """A payment as ``payment_initiate`` leaves it after Daraja accepted the push."""
-    payment, _ = services.payment_create(
+    payment, _ = checkout.payment_create(
         user=user,
         phone=phone or next_phone(),
         order=order,
@@ -33,7 +33,7 @@ def make_payment(
         idempotency_key=key,
     )
     if pushed:
-        payment = services.payment_mark_pushed(payment, accepted_for(payment))
+        payment = checkout.payment_mark_pushed(payment, accepted_for(payment))
     return payment
 
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from project.topology import ROOT, PostgresServer
+from tests.helpers.topology import ROOT, PostgresServer
 
 
 def main() -> int:

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from websockets.sync.client import connect
 
-from project.topology import Topology, manage
 from tests.helpers.procs import WebClient, wait_until
+from tests.helpers.topology import Topology, manage
 
 pytestmark = [pytest.mark.topology, pytest.mark.slow, pytest.mark.redis]  # starts its own PostgreSQL
 CUSTOMER = ("scaled", "scaled-pass-1")

@@ -38,12 +38,26 @@ PATH_STK_QUERY = "/mpesa/stkpushquery/v1/query"
 TOKEN_LOCK_SECONDS = 15
 TOKEN_WAIT_STEP = 0.02
 
-# One pooled httpx client per event loop (an AsyncClient must not cross loops).
+# One pooled httpx client per event loop (an AsyncClient must not cross loops). A long-lived
+# loop (Daphne's, the job runner's) keeps one client for the process; a short-lived loop
+# (``async_to_sync`` from a management command) closes its client when the loop closes.
 _clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = (
     weakref.WeakKeyDictionary()
 )
 # Test hook: route every client through this transport (e.g. httpx.ASGITransport).
 transport_override: httpx.AsyncBaseTransport | None = None
+
+
+def _close_with_loop(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    """Close ``client`` just before ``loop`` closes (the way channels_redis closes its pools)."""
+    original_close = loop.close
+
+    def close() -> None:
+        if not client.is_closed and not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(client.aclose())
+        original_close()
+
+    loop.close = close  # type: ignore[method-assign]
 
 
 def _http(config: DarajaConfig) -> httpx.AsyncClient:
@@ -59,6 +73,7 @@ def _http(config: DarajaConfig) -> httpx.AsyncClient:
             headers={"User-Agent": "mpesa-express-django/1.0"},
         )
         _clients[loop] = client
+        _close_with_loop(loop, client)
     return client
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import httpx
 
-from project.topology import ROOT, Daphne, app_env, free_port, manage, wait_until
+from tests.helpers.topology import ROOT, Daphne, app_env, free_port, manage, wait_until
 
 __all__ = ["ROOT", "DaphneServer", "WebClient", "free_port", "manage", "server_env", "wait_until"]
 DaphneServer = Daphne

@@ -1,6 +1,6 @@
 """A real redis-server on a free loopback port (project/topology.py), and cache settings."""
 
-from project.topology import RedisServer
+from tests.helpers.topology import RedisServer
 
 __all__ = ["RedisServer", "cache_settings"]
 

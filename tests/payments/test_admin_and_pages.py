@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from payments import services
-from payments.callback_url import callback_path
+from payments import checkout
 from payments.models import CallbackRecord, Order, Payment
 from tests.factories import callback_body, callback_result, dumps, make_payment
+from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +26,7 @@ def admin_client(db):
 
 def test_payment_admin_lists_filters_and_shows_the_timeline(admin_client, user):
     payment = make_payment(user, amount=77)
-    admin_client.post(
-        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
-    )
+    CallbackDoor().callback(payment, dumps(callback_body(payment)))
     listing = admin_client.get("/admin/payments/payment/?status__exact=paid")
     assert listing.status_code == 200 and payment.public_id.hex[:10] in listing.text
     assert "2547****" in listing.text and payment.phone not in listing.text
@@ -41,10 +39,10 @@ def test_payment_admin_lists_filters_and_shows_the_timeline(admin_client, user):
 
 def test_admin_actions(admin_client, user, django_capture_on_commit_callbacks):
     payment = make_payment(user)
-    services.payment_apply_result(
+    checkout.payment_apply_result(
         payment=payment, result=callback_result(payment, code=1032), source="callback"
     )
-    services.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+    checkout.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
     payment.refresh_from_db()
     assert payment.flagged
     response = admin_client.post(
@@ -60,9 +58,7 @@ def test_admin_actions(admin_client, user, django_capture_on_commit_callbacks):
 
 def test_replaying_a_callback_is_idempotent(admin_client, user):
     payment = make_payment(user, amount=40)
-    admin_client.post(
-        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
-    )
+    CallbackDoor().callback(payment, dumps(callback_body(payment)))
     original = CallbackRecord.objects.get()
     admin_client.post(
         "/admin/payments/callbackrecord/", {"action": "replay", "_selected_action": [original.pk]}
@@ -75,7 +71,7 @@ def test_replaying_a_callback_is_idempotent(admin_client, user):
 
 def test_raw_callbacks_are_read_only(admin_client, user):
     payment = make_payment(user)
-    admin_client.post(callback_path(payment.public_id), data="{broken", content_type="application/json")
+    CallbackDoor().callback(payment, "{broken")
     record = CallbackRecord.objects.get()
     page = admin_client.get(f"/admin/payments/callbackrecord/{record.pk}/change/")
     assert page.status_code == 200 and 'name="body"' not in page.text

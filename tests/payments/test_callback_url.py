@@ -6,7 +6,7 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments import callback_url as cu
+from payments.checkout import callback_url as cu
 
 
 @settings(max_examples=300)

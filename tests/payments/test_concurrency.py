@@ -16,10 +16,10 @@ from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
-from payments.callback_url import callback_path
+from payments.checkout import settle
 from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
-from payments.services import settle
 from tests.factories import callback_body, dumps, make_payment, next_phone
+from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -50,11 +50,7 @@ def logged_in(user) -> Client:
 
 
 def post_callback(payment, body) -> int:
-    return (
-        Client()
-        .post(callback_path(payment.public_id), data=dumps(body), content_type="application/json")
-        .status_code
-    )
+    return CallbackDoor().callback(payment, dumps(body)).status_code
 
 
 def test_l1_concurrent_initiations_distinct_phones(user, daraja, settings):

@@ -10,9 +10,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from payments import services
-from payments.consumers import CLOSE_POLICY, CLOSE_RATE
-from payments.realtime import payment_group_name, status_event
+from payments import checkout
+from payments.live.broadcast import payment_group_name, status_event
+from payments.live.consumers import CLOSE_POLICY, CLOSE_RATE
 from project.asgi import application
 from tests.factories import callback_result, make_payment
 
@@ -34,7 +34,7 @@ async def communicator(payment, user=None, origin=ORIGIN):
 
 @database_sync_to_async
 def settle(payment, code=0):
-    return services.payment_apply_result(
+    return checkout.payment_apply_result(
         payment=payment, result=callback_result(payment, code=code), source="callback"
     )
 

@@ -10,6 +10,7 @@ from django.test import override_settings
 from payments.models import LedgerEntry, Payment, Wallet
 from project.layers import channel_layer_config
 from tests.factories import callback_body, dumps, make_payment
+from tests.helpers.asgi import CallbackDoor
 from tests.helpers.logs import dump
 from tests.payments.test_consumers import communicator, settle
 
@@ -69,13 +70,8 @@ def test_redis_down_during_callback_still_settles_once(redis_own, user, client, 
     with on_redis(redis_own):
         payment = make_payment(user, amount=80)
         redis_own.kill()
-        from payments.callback_url import callback_path
 
-        response = client.post(
-            callback_path(payment.public_id),
-            data=dumps(callback_body(payment)),
-            content_type="application/json",
-        )
+        response = CallbackDoor().callback(payment, dumps(callback_body(payment)))
         assert response.status_code == 200 and response.json()["ResultCode"] == 0
         assert Payment.objects.get(pk=payment.pk).status == "paid"
         assert Wallet.objects.get(user=user).balance == 80 and LedgerEntry.objects.count() == 1
@@ -130,7 +126,7 @@ async def test_full_channel_drops_pushes_but_resync_tells_the_truth(redis, user)
         assert (await ws.connect())[0]
         from channels.layers import get_channel_layer
 
-        from payments.realtime import payment_group_name, status_event
+        from payments.live.broadcast import payment_group_name, status_event
 
         layer = get_channel_layer()
         stale = await database_sync_to_async(lambda: status_event(Payment.objects.get(pk=payment.pk)))()

@@ -135,9 +135,9 @@ def test_second_live_prompt_on_a_phone_is_refused(auth_client, daraja):
 
 def test_paid_order_is_refused(auth_client, user, order, daraja):
     payment = make_payment(user, order=order)
-    from payments import services
+    from payments import checkout
 
-    services.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+    checkout.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
     response = post(auth_client, {"order": str(order.public_id), "phone": next_phone()})
     assert response.status_code == 409 and Order.objects.get(pk=order.pk).status == "paid"
 

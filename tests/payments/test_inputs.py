@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments.callback_url import FORBIDDEN_WORDS
-from payments.inputs import (
+from mpesa_plumbing.logs import mask_phone
+from payments.checkout.callback_url import FORBIDDEN_WORDS
+from payments.checkout.inputs import (
     InvalidInput,
-    mask_phone,
     normalize_phone,
     parse_amount,
     sanitize_account_reference,

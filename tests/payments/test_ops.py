@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from payments import services
-from payments.callback_url import callback_path
-from payments.health import delivery_health
+from payments import checkout
 from payments.models import CallbackRecord, Payment
+from payments.reporting.delivery_stats import delivery_health
 from tests.factories import callback_body, dumps, make_payment, query_result
+from tests.helpers.asgi import CallbackDoor
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +27,10 @@ def staff_client(db):
 def settle_some(user) -> list[Payment]:
     """Three callbacks 3 s, 7 s and 30 s after the push; one payment settled only by query."""
     payments = [make_payment(user, amount=10 + i) for i in range(4)]
-    client = Client()
     for payment, delay, code in zip(payments[:3], (3, 7, 30), (0, 1032, 0), strict=True):
         Payment.objects.filter(pk=payment.pk).update(pushed_at=timezone.now() - timedelta(seconds=delay))
-        client.post(
-            callback_path(payment.public_id),
-            data=dumps(callback_body(payment, code=code)),
-            content_type="application/json",
-        )
-    services.payment_apply_result(payment=payments[3], result=query_result(payments[3], "0"), source="query")
+        CallbackDoor().callback(payment, dumps(callback_body(payment, code=code)))
+    checkout.payment_apply_result(payment=payments[3], result=query_result(payments[3], "0"), source="query")
     return payments
 
 
@@ -112,9 +107,7 @@ def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_clie
         content_type="application/json",
     )
     payment = Payment.objects.get(public_id=response.json()["payment"]["public_id"])
-    customer.post(
-        callback_path(payment.public_id), data=dumps(callback_body(payment)), content_type="application/json"
-    )
+    CallbackDoor().callback(payment, dumps(callback_body(payment)))
     page = staff_client.get(f"/admin/payments/payment/{payment.pk}/change/").content.decode()
     for expected in (
         "STK push request",
@@ -126,7 +119,7 @@ def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_clie
         "/payments/callbacks/",
     ):
         assert expected in page, expected
-    from payments.callback_url import callback_token
+    from payments.checkout.callback_url import callback_token
 
     assert callback_token(payment.public_id) not in page
     assert settings.DARAJA_PASSKEY not in page and "254712345678" not in page

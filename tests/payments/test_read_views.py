@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from payments import services
+from payments import checkout
 from tests.factories import callback_result, make_payment
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_history_paginates_and_filters(auth_client, user, settings):
     settings.PAYMENTS_HISTORY_PAGE_SIZE = 3
     payments = [make_payment(user, amount=10 + i) for i in range(5)]
     for p in payments[:2]:
-        services.payment_apply_result(payment=p, result=callback_result(p), source="callback")
+        checkout.payment_apply_result(payment=p, result=callback_result(p), source="callback")
     first = auth_client.get("/payments/").json()
     assert (first["count"], first["pages"], first["page"]) == (5, 2, 1)
     assert [r["amount"] for r in first["results"]] == [14, 13, 12]

@@ -13,11 +13,12 @@ from django.db import connection
 from django.utils import timezone
 from werkzeug import Response
 
-from payments import jobs, services
-from payments.callback_url import callback_path
+from mpesa_plumbing import jobs
+from payments import checkout
+from payments.checkout.reconcile import payment_reconcile, payments_reconcile_due
 from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
-from payments.services.reconcile import payment_reconcile, payments_reconcile_due
 from tests.factories import callback_body, callback_result, dumps, make_payment
+from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import envelope
 from tests.helpers.logs import dump
 
@@ -135,11 +136,11 @@ def test_query_failure_after_paid_is_flagged_not_applied(user, daraja):
     """F22/F23: the sandbox can answer 1037 for a payment that was paid."""
     answer_query(daraja, final("1037"))
     payment = make_payment(user, amount=30)
-    services.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+    checkout.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
     decision = payment_reconcile(payment)
     payment.refresh_from_db()
     assert decision.action == "skipped" and payment.status == "paid"
-    applied = services.payment_apply_result(
+    applied = checkout.payment_apply_result(
         payment=payment, result=callback_result(payment, code=1037), source="query"
     )
     payment.refresh_from_db()
@@ -151,7 +152,7 @@ def test_unknown_push_without_checkout_id_waits_for_its_callback(user, daraja):
     seen = answer_query(daraja, final("0"))
     payment = make_payment(user, pushed=False)
     with later(1.5):
-        services.payments_expire_overdue()
+        checkout.payments_expire_overdue()
         payments_reconcile_due()
     payment.refresh_from_db()
     assert payment.status == "unknown" and seen == [] and payment.check_attempts == 1
@@ -193,11 +194,7 @@ class TestConfirmSuccessWithQuery:
         settings.DARAJA_CONFIRM_SUCCESS_WITH_QUERY = True
 
     def post(self, client, payment, **kw):
-        return client.post(
-            callback_path(payment.public_id),
-            data=dumps(callback_body(payment, **kw)),
-            content_type="application/json",
-        )
+        return CallbackDoor().callback(payment, dumps(callback_body(payment, **kw)))
 
     def test_forged_success_is_not_credited(self, client, user, daraja):
         """S14: a valid URL token, a forged success; Daraja says the customer cancelled."""

@@ -9,10 +9,10 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from payments import services
+from payments import checkout
 from payments.daraja.payloads import NAIROBI
+from payments.live.broadcast import payment_group_name
 from payments.models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
-from payments.realtime import payment_group_name
 from tests.factories import accepted_for, callback_result, make_payment, next_phone, query_result
 
 S = Payment.Status
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def apply(payment, result, source="callback", **kw):
-    return services.payment_apply_result(payment=payment, result=result, source=source, **kw)
+    return checkout.payment_apply_result(payment=payment, result=result, source=source, **kw)
 
 
 def balance(user) -> int:
@@ -55,7 +55,7 @@ def test_duplicate_success_is_a_no_op(user):
 def test_every_transition_increases_version(user):
     payment = make_payment(user, pushed=False)
     versions = [Payment.objects.get(pk=payment.pk).version]
-    services.payment_mark_pushed(payment, accepted_for(payment))
+    checkout.payment_mark_pushed(payment, accepted_for(payment))
     versions.append(Payment.objects.get(pk=payment.pk).version)
     apply(Payment.objects.get(pk=payment.pk), callback_result(payment))
     versions.append(Payment.objects.get(pk=payment.pk).version)
@@ -72,7 +72,7 @@ def test_order_is_marked_paid(user, order):
 
 def test_second_successful_payment_for_a_paid_order_is_flagged_for_refund(user, order):
     first = make_payment(user, order=order)
-    services.payment_apply_result(payment=first, result=query_result(first, "1037"), source="query")
+    checkout.payment_apply_result(payment=first, result=query_result(first, "1037"), source="query")
     # the customer retried; both prompts were answered (the first late, after a timeout)
     second = make_payment(user, order=order)
     apply(second, callback_result(second))
@@ -207,7 +207,7 @@ def test_callback_before_push_response_is_not_reverted(user):
     payment = make_payment(user, pushed=False)
     accepted = accepted_for(payment)
     apply(payment, callback_result(payment, checkout_id=accepted.checkout_request_id))
-    services.payment_mark_pushed(payment, accepted)
+    checkout.payment_mark_pushed(payment, accepted)
     payment.refresh_from_db()
     assert payment.status == S.PAID and payment.checkout_request_id == accepted.checkout_request_id
     assert payment.pushed_at is not None
@@ -227,7 +227,7 @@ def test_local_deadline_expires_then_late_success_still_credits(user):
     """F21: expired stays reconcilable; a late verified success is honoured."""
     payment = make_payment(user, amount=40)
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-        assert services.payments_expire_overdue() == 1
+        assert checkout.payments_expire_overdue() == 1
     payment.refresh_from_db()
     assert payment.status == S.EXPIRED
     assert apply(payment, callback_result(payment)).outcome == O.APPLIED
@@ -237,7 +237,7 @@ def test_local_deadline_expires_then_late_success_still_credits(user):
 def test_push_that_never_answered_becomes_unknown(user):
     payment = make_payment(user, pushed=False)
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
-        services.payments_expire_overdue()
+        checkout.payments_expire_overdue()
     payment.refresh_from_db()
     assert payment.status == S.UNKNOWN and payment.next_check_at is not None
 
@@ -282,40 +282,40 @@ def test_broadcast_reaches_the_payment_group_after_commit(user):
 class TestCreate:
     def test_idempotency_key_replays_the_same_payment(self, user):
         phone = next_phone()
-        first, created = services.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
-        again, created_again = services.payment_create(
+        first, created = checkout.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
+        again, created_again = checkout.payment_create(
             user=user, phone=phone, amount=10, idempotency_key="k1"
         )
         assert (created, created_again) == (True, False) and first.pk == again.pk
 
     def test_idempotency_key_with_a_different_body_conflicts(self, user):
         phone = next_phone()
-        services.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
-        with pytest.raises(services.IdempotencyConflict):
-            services.payment_create(user=user, phone=phone, amount=11, idempotency_key="k1")
+        checkout.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
+        with pytest.raises(checkout.IdempotencyConflict):
+            checkout.payment_create(user=user, phone=phone, amount=11, idempotency_key="k1")
         assert Payment.objects.count() == 1
 
     def test_one_live_prompt_per_phone(self, user, other_user):
         phone = next_phone()
-        services.payment_create(user=user, phone=phone, amount=10)
-        with pytest.raises(services.PromptInProgress):
-            services.payment_create(user=other_user, phone=phone, amount=10)
+        checkout.payment_create(user=user, phone=phone, amount=10)
+        with pytest.raises(checkout.PromptInProgress):
+            checkout.payment_create(user=other_user, phone=phone, amount=10)
 
     def test_one_live_prompt_per_order(self, user, order):
-        services.payment_create(user=user, phone=next_phone(), order=order)
-        with pytest.raises(services.PromptInProgress):
-            services.payment_create(user=user, phone=next_phone(), order=order)
+        checkout.payment_create(user=user, phone=next_phone(), order=order)
+        with pytest.raises(checkout.PromptInProgress):
+            checkout.payment_create(user=user, phone=next_phone(), order=order)
 
     def test_paid_order_cannot_be_paid_again(self, user, order):
         payment = make_payment(user, order=order)
         apply(payment, callback_result(payment))
         order.refresh_from_db()
-        with pytest.raises(services.OrderAlreadyPaid):
-            services.payment_create(user=user, phone=next_phone(), order=order)
+        with pytest.raises(checkout.OrderAlreadyPaid):
+            checkout.payment_create(user=user, phone=next_phone(), order=order)
 
     def test_stale_prompt_does_not_block_the_phone_forever(self, user):
         phone = next_phone()
         make_payment(user, phone=phone)
         with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-            payment, created = services.payment_create(user=user, phone=phone, amount=5)
+            payment, created = checkout.payment_create(user=user, phone=phone, amount=5)
         assert created and payment.status == S.INITIATING

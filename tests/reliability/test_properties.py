@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from payments import services
-from payments.callback_url import callback_path
+from payments import checkout
 from payments.models import LedgerEntry, Order, Payment, Wallet
 from tests.factories import accepted_for, callback_body, callback_result, dumps, make_payment, query_result
+from tests.helpers.asgi import CallbackDoor
 
 pytestmark = pytest.mark.django_db
 json_values = st.recursive(
@@ -63,7 +63,7 @@ def test_p3_callback_fuzz_never_500(client, user, body):
     if isinstance(body, tuple):
         path, action, value = body
         body = dumps(mutate(copy.deepcopy(callback_body(payment)), path, action, value))
-    response = client.post(callback_path(payment.public_id), data=body, content_type="application/json")
+    response = CallbackDoor().callback(payment, body)
     assert response.status_code in (200, 400, 413)
     payment.refresh_from_db()
     if response.status_code != 200:
@@ -101,7 +101,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def initiate(self, amount, for_order, pushed):
         try:
             make_payment(self.user, amount=amount, order=self.order if for_order else None, pushed=pushed)
-        except services.InitiationRefused:
+        except checkout.InitiationRefused:
             pass
 
     @rule(data=st.data())
@@ -110,11 +110,11 @@ class MoneyMachine(RuleBasedStateMachine):
         if waiting:
             payment = data.draw(st.sampled_from(waiting))
             if data.draw(st.booleans()):
-                services.payment_mark_pushed(payment, accepted_for(payment))
+                checkout.payment_mark_pushed(payment, accepted_for(payment))
             else:
                 from payments.daraja.errors import DarajaAPIError
 
-                services.payment_mark_rejected(
+                checkout.payment_mark_rejected(
                     payment, DarajaAPIError("busy", error_code="500.003.02", http_status=500)
                 )
                 if payment.pushed_at is None:
@@ -131,19 +131,19 @@ class MoneyMachine(RuleBasedStateMachine):
             payment = data.draw(st.sampled_from(payments))
             amount = payment.amount + 1 if wrong_amount else None
             result = callback_result(payment, code=code, amount=amount)
-            services.payment_apply_result(payment=payment, result=result, source="callback")
+            checkout.payment_apply_result(payment=payment, result=result, source="callback")
 
     @rule(data=st.data(), code=st.sampled_from(["0", "1032", "1037", "4999"]))
     def query(self, data, code):
         payments = [p for p in self.payments() if p.checkout_request_id]
         if payments:
             payment = data.draw(st.sampled_from(payments))
-            services.payment_apply_result(payment=payment, result=query_result(payment, code), source="query")
+            checkout.payment_apply_result(payment=payment, result=query_result(payment, code), source="query")
 
     @rule()
     def local_deadline_passes(self):
         Payment.objects.filter(user=self.user).update(expires_at=timezone.now() - timedelta(seconds=1))
-        services.payments_expire_overdue()
+        checkout.payments_expire_overdue()
 
     @invariant()
     def money_adds_up(self):

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from simulator import services
+from simulator.api import behaviour
 from simulator.conf import sim_config
 from simulator.models import SimDelivery, SimPush, SimScript, SimToken
 
@@ -90,7 +90,7 @@ def test_tail_follow_is_bounded(db):
 def test_tail_follow_shows_new_pushes_and_deliveries(receiver):
     def push_later():
         try:
-            services.push_trigger(
+            behaviour.push_trigger(
                 {"callback_url": receiver.url, "phone": "254712000012", "delay": 0}, config=sim_config()
             )
         finally:

@@ -4,7 +4,7 @@ import time
 
 from werkzeug import Response
 
-from payments import jobs
+from mpesa_plumbing import jobs
 from simulator.delivery import INTERRUPTED, send_delivery
 from simulator.models import SimDelivery
 from tests.helpers.procs import free_port

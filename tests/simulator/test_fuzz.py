@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.conf import sim_config
-from simulator.wire import (
+from simulator.wire.errors import WireError
+from simulator.wire.requests import (
     PushRequest,
-    WireError,
     parse_amount,
     parse_json_object,
     validate_push,

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from simulator import ids
-from simulator.callbacks import stk_callback_body
+from simulator.wire import ids
+from simulator.wire.bodies import stk_callback_body
 
 from .conftest import NAIROBI
 

@@ -2,16 +2,17 @@
 
 import pytest
 
-from simulator import rules
 from simulator.conf import sim_config
 from simulator.models import SimDelivery, SimPush
+from simulator.outcomes import rules
+from simulator.wire.codes import CALLBACK_DESC, query_desc
 
 CODE_PHONES = [
     ("254700000000", 0, "The service request is processed successfully."),
     ("254700000001", 1, "The balance is insufficient for the transaction."),
     ("254700000017", 17, "Rule limited."),
     ("254700000026", 26, "System busy. The service request is rejected."),
-    ("254700001001", 1001, rules.CALLBACK_DESC["1001"]),
+    ("254700001001", 1001, CALLBACK_DESC["1001"]),
     ("254700001019", 1019, "Transaction has expired"),
     ("254700001025", 1025, "Error Occurred while sending push request."),
     ("254700001032", 1032, "Request cancelled by user"),
@@ -50,7 +51,7 @@ def test_code_block_phone_picks_the_code(daraja, receiver, clock, run_deliveries
     assert ("CallbackMetadata" in callback) is (code == 0)
     answer = daraja.query(checkout_id).json()
     assert answer["ResultCode"] == str(code)  # the query agrees with the callback (as a string)
-    assert answer["ResultDesc"] == rules.query_desc(str(code))
+    assert answer["ResultDesc"] == query_desc(str(code))
 
 
 def test_query_words_some_results_differently(daraja, clock):

@@ -230,9 +230,10 @@ def test_concurrent_pushes_to_one_phone_lock_the_subscriber(settings):
     """Five pushes to one phone at the same instant: one prompt, four "Unable to lock"."""
     from django.db import connection
 
+    from simulator.api.behaviour import push_accept
     from simulator.conf import sim_config
-    from simulator.services import push_accept
-    from simulator.wire import PushRequest, WireError
+    from simulator.wire.errors import WireError
+    from simulator.wire.requests import PushRequest
 
     request = PushRequest(
         shortcode="174379",

@@ -14,20 +14,36 @@ import time
 import uuid
 from datetime import timedelta
 
+import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from payments import services
-from payments.console import SCENARIOS, payment_summary, write_events, write_summary
-from payments.inputs import mask_phone
-from payments.jobs import run_due_jobs
+from mpesa_plumbing.jobs import run_due_jobs
+from mpesa_plumbing.logs import mask_phone
+from payments import checkout
+from payments.checkout.reconcile import payment_reconcile, payments_reconcile_stale
 from payments.models import CallbackRecord, Payment, PaymentEvent
-from payments.services.reconcile import payment_reconcile, payments_reconcile_stale
+from payments.reporting.timeline import payment_summary, write_events, write_summary
 
 POLL = 0.2
+
+
+def _simulator_scenarios() -> dict[str, dict]:
+    """The simulator's scenarios (name → phone and meaning), from its control API: the
+    simulator owns its phone rules, this command only plays them."""
+    url = settings.DARAJA_BASE_URL.rstrip("/") + "/control/scenarios/"
+    try:
+        response = httpx.get(url, timeout=5.0, follow_redirects=False)
+        response.raise_for_status()
+        return {row["name"]: row for row in response.json()["scenarios"]}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(
+            f"Could not read the simulator's scenarios from {url} ({exc.__class__.__name__}). "
+            "Is the server running (`make run`)? If it serves another port, set PORT to it."
+        ) from None
 
 
 class Command(BaseCommand):
@@ -39,9 +55,9 @@ class Command(BaseCommand):
         trigger = actions.add_parser("trigger", help="start a payment against the simulator and watch it")
         trigger.add_argument(
             "scenario",
-            choices=sorted(SCENARIOS),
             metavar="SCENARIO",
-            help="one of: " + ", ".join(sorted(SCENARIOS)),
+            help="a scenario of the simulator (success, cancelled, timeout, lost-callback, …; "
+            "the simulator lists them at <DARAJA_BASE_URL>/control/scenarios/)",
         )
         trigger.add_argument("--user", default="demo", help="the customer (default: demo)")
         trigger.add_argument("--amount", type=int, default=1, help="KES (default 1)")
@@ -91,7 +107,12 @@ class Command(BaseCommand):
         customer = get_user_model().objects.filter(username=user).first()
         if customer is None:
             raise CommandError(f"No user {user!r} (`manage.py seed_demo --username {user}` creates one).")
-        phone, meaning = SCENARIOS[scenario]
+        scenarios = _simulator_scenarios()
+        if scenario not in scenarios:
+            raise CommandError(
+                f"Unknown scenario {scenario!r}; the simulator knows: {', '.join(sorted(scenarios))}."
+            )
+        phone, meaning = scenarios[scenario]["phone"], scenarios[scenario]["meaning"]
         self._say(
             f"Scenario {scenario}: {meaning}. Deposit of KES {amount} from {mask_phone(phone)} for {user}.",
             scenario=scenario,
@@ -100,8 +121,8 @@ class Command(BaseCommand):
             amount=amount,
         )
         try:
-            result = async_to_sync(services.payment_initiate)(user=customer, phone=phone, amount=amount)
-        except services.InitiationRefused as exc:
+            result = async_to_sync(checkout.payment_initiate)(user=customer, phone=phone, amount=amount)
+        except checkout.InitiationRefused as exc:
             raise CommandError(f"Refused before anything was sent: {exc.message}") from None
         except Exception as exc:
             raise CommandError(f"Could not start: {exc} (is the server running? `make run`)") from None
@@ -164,7 +185,7 @@ class Command(BaseCommand):
         original = CallbackRecord.objects.filter(pk=record).first()
         if original is None:
             raise CommandError(f"No callback record {record}.")
-        copy = services.callback_replay(original)
+        copy = checkout.callback_replay(original)
         self._say(
             f"Callback {record} replayed as {copy.pk}: {copy.outcome} ({copy.detail})",
             record=record,

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from payments.jobs import JobRunner
+from mpesa_plumbing.jobs import JobRunner
 
 
 class Command(BaseCommand):

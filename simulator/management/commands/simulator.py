@@ -11,13 +11,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.inputs import mask_phone
-from simulator import rules, scheduler, scripts, services, tokens
+from mpesa_plumbing.logs import mask_phone
+from simulator.api import behaviour, tokens
 from simulator.conf import sim_config
+from simulator.control import state
 from simulator.delivery import deliver_due, deliver_push_now, send_delivery
 from simulator.models import SimDelivery, SimPush, SimScript
+from simulator.outcomes import rules, scheduler, scripts
 from simulator.selectors import delivery_as_json, push_as_json, pushes_recent
-from simulator.wire import WireError
+from simulator.wire.errors import WireError
 
 FAULT_FLAGS = (
     ("--lost", "lost", {"action": "store_true", "help": "no callback ever"}),
@@ -143,7 +145,7 @@ class Command(BaseCommand):
     def do_trigger(self, options):
         config = sim_config()
         data = {k: options[k] for k in ("phone", "amount")} | {"callback_url": options["callback_url"]}
-        outcome = services.push_trigger({**data, **_outcome_spec(options)}, config=config)
+        outcome = behaviour.push_trigger({**data, **_outcome_spec(options)}, config=config)
         if outcome.early is not None:
             send_delivery(outcome.early.pk, config=config)
         push = push_as_json(SimPush.objects.prefetch_related("deliveries").get(pk=outcome.push.pk))
@@ -159,7 +161,7 @@ class Command(BaseCommand):
 
     def do_resend(self, options):
         config = sim_config()
-        replay = services.delivery_resend(options["delivery_id"], config=config)
+        replay = state.delivery_resend(options["delivery_id"], config=config)
         sent = send_delivery(replay.pk, config=config) or SimDelivery.objects.get(pk=replay.pk)
         data = delivery_as_json(sent)
         self.emit(data, f"Resent #{options['delivery_id']} as {self.delivery_line(data)}")
@@ -200,11 +202,11 @@ class Command(BaseCommand):
             pass
 
     def do_reset(self, options):
-        deleted = services.reset_state()
+        deleted = state.reset_state()
         self.emit({"deleted": deleted}, "Reset: " + ", ".join(f"{n} {k}" for k, n in deleted.items()))
 
     def do_counters(self, options):
-        data = services.counters()
+        data = state.counters()
         self.emit(data, "\n".join(f"{k:22} {v}" for k, v in data.items()))
 
     def do_expire_tokens(self, options):

@@ -1,0 +1,73 @@
+"""The project's whole ASGI application, in-process (httpx's ASGI transport).
+
+Tests that need a real server's doors go through here: above all Daraja's callback door, which
+is an ASGI endpoint ahead of Django (payments/http/callback.py) that Django's test client
+never reaches. From a sync test the request runs through ``async_to_sync``, so the database
+bridge's thread-sensitive mode (``PAYMENTS_DB_THREADS = 0``) shares the test's transaction.
+"""
+
+import json
+from typing import Any
+
+import httpx
+from asgiref.sync import async_to_sync
+
+from payments.checkout.callback_url import callback_path
+
+
+def _application():
+    from project.asgi import application  # imported late: Django must be set up first
+
+    return application
+
+
+class AsgiClient:
+    """Requests to ``project.asgi.application`` as if from ``client_ip``."""
+
+    def __init__(self, *, client_ip: str = "127.0.0.1", host: str = "testserver", scheme: str = "http"):
+        self.client_ip, self.base_url = client_ip, f"{scheme}://{host}"
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        content_type: str | None = "application/json",
+    ) -> httpx.Response:
+        transport = httpx.ASGITransport(app=_application(), client=(self.client_ip, 51234))
+        sent = dict(headers or {})
+        if content_type and body is not None:
+            sent.setdefault("Content-Type", content_type)
+        content = body.encode() if isinstance(body, str) else body
+        async with httpx.AsyncClient(transport=transport, base_url=self.base_url, timeout=30) as http:
+            return await http.request(method, path, content=content, headers=sent)
+
+    def request(self, method: str, path: str, body: bytes | str | None = None, **kwargs) -> httpx.Response:
+        return async_to_sync(self.arequest)(method, path, body, **kwargs)
+
+    def post(self, path: str, body: bytes | str | None = None, **kwargs) -> httpx.Response:
+        return self.request("POST", path, body, **kwargs)
+
+    async def apost(self, path: str, body: bytes | str | None = None, **kwargs) -> httpx.Response:
+        return await self.arequest("POST", path, body, **kwargs)
+
+
+def callback_data(data: Any) -> bytes:
+    """A callback body as sent: text and bytes unchanged, anything else as JSON."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    return json.dumps(data).encode()
+
+
+class CallbackDoor(AsgiClient):
+    """Daraja calling our callback door (from an allowlisted-looking address by default)."""
+
+    def callback(self, payment, data: Any, **kwargs) -> httpx.Response:
+        return self.post(callback_path(payment.public_id), callback_data(data), **kwargs)
+
+    async def acallback(self, payment, data: Any, **kwargs) -> httpx.Response:
+        return await self.apost(callback_path(payment.public_id), callback_data(data), **kwargs)
