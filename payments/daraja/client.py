@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 from django.core.cache import cache
 
-from . import payloads
+from . import answers, payloads
 from .config import DarajaConfig, daraja_get_config
 from .errors import (
-    GENERIC_500,
     INVALID_ACCESS_TOKEN,
     DarajaAPIError,
     DarajaAuthError,
@@ -83,26 +82,6 @@ def token_cache_key(config: DarajaConfig) -> str:
     return f"daraja:token:{digest}"
 
 
-def _error_from_response(response: httpx.Response) -> DarajaAPIError:
-    """Turn Daraja's {requestId, errorCode, errorMessage} envelope into a typed error (§1.2)."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and data.get("errorCode"):
-        return DarajaAPIError(
-            str(data.get("errorMessage") or ""),
-            error_code=str(data["errorCode"]),
-            http_status=response.status_code,
-            request_id=str(data.get("requestId") or ""),
-        )
-    return DarajaAPIError(
-        f"HTTP {response.status_code} without a Daraja error envelope",
-        error_code=f"http.{response.status_code}",
-        http_status=response.status_code,
-    )
-
-
 class DarajaClient:
     """One instance per call site is fine: all state lives in the shared cache."""
 
@@ -132,17 +111,17 @@ class DarajaClient:
         if response.status_code == 400 and not response.content.strip():
             # §2.3: wrong key/secret (or sandbox keys on production) → 400 with an empty body.
             raise DarajaAuthError(
-                "Daraja refused the consumer key/secret", error_code="400.oauth", http_status=400
+                "Daraja refused the consumer key/secret", error_code="oauth.refused", http_status=400
             )
-        if response.status_code != 200:
-            raise _error_from_response(response)
+        data = answers.read_json(response)
+        if response.status_code != 200 or answers.is_error_envelope(data):
+            raise answers.error_from(response, data, what="OAuth answer")
         try:
-            data = response.json()
             token = str(data["access_token"])
             # §2.2: "3599" as a string in the real API, a number in the v3 docs: accept both.
             expires_in = int(data["expires_in"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise DarajaProtocolError("unreadable OAuth response") from exc
+            raise answers.unreadable(response, "OAuth answer") from exc
         if not token:
             raise DarajaProtocolError("empty access_token")
         return token, time.time() + expires_in
@@ -191,7 +170,9 @@ class DarajaClient:
         except DarajaAPIError:
             raise
         except DarajaError as exc:
-            raise DarajaUnavailable(f"OAuth failed: {exc.error_message}") from exc
+            raise DarajaUnavailable(
+                f"OAuth failed: {exc.error_message}", http_status=exc.http_status
+            ) from exc
 
     async def _authorized_post(self, path: str, build_body) -> httpx.Response:
         """POST with a bearer token; on 404.001.03 refresh once and retry once (§2.4)."""
@@ -199,7 +180,7 @@ class DarajaClient:
         response = await self._send(
             "POST", path, json=build_body(), headers={"Authorization": f"Bearer {token}"}
         )
-        if response.status_code == 404 and _error_code(response) == INVALID_ACCESS_TOKEN:
+        if response.status_code == 404 and answers.error_code(response) == INVALID_ACCESS_TOKEN:
             logger.warning("daraja token refused; refreshing once", extra={"event": "daraja.token"})
             token = await self._token_or_unavailable(force_refresh=True, stale=token)
             response = await self._send(
@@ -236,18 +217,21 @@ class DarajaClient:
             )
 
         response = await self._authorized_post(PATH_STK_PUSH, body)
-        if response.status_code != 200:
-            raise _error_from_response(response)
+        data = answers.read_json(response)
+        if response.status_code != 200 or answers.is_error_envelope(data):
+            raise answers.error_from(response, data, what="push answer")
         try:
-            return payloads.parse_push_response(response.json())
+            return payloads.parse_push_response(data)
         except ValueError as exc:
-            raise DarajaProtocolError(f"unreadable push response: {exc}") from exc
+            raise answers.unreadable(response, f"push answer ({exc})") from exc
 
     # --- STK query -----------------------------------------------------------------------
     async def stk_query(self, *, checkout_request_id: str) -> payloads.StkResult:
-        """Ask for a push's result. A pending answer (HTTP 200 ``4999`` or HTTP 500
-        ``500.001.1001`` "being processed", §4.3) comes back as ``result.pending`` — never
-        as a failure. Other errors raise DarajaError; none of them is a verdict."""
+        """Ask for a push's result. Every "not yet" answer (HTTP 200 ``4999``, HTTP 500
+        ``500.001.1001`` being processed or not found yet, HTTP 400 "Invalid CheckoutRequestID"
+        when asked too early, HTTP 429 rate limited; §4.3, §4.4, §13.4) comes back as
+        ``result.pending`` (with ``retry_after`` when Daraja said how long), never as a
+        failure. Other errors raise DarajaError; none of them is a verdict."""
         cfg = self.config
 
         def body() -> dict[str, Any]:
@@ -259,29 +243,20 @@ class DarajaClient:
             )
 
         response = await self._authorized_post(PATH_STK_QUERY, body)
-        if response.status_code == 500 and _error_code(response) == GENERIC_500:
-            error = _error_from_response(response)
-            if "being processed" in error.error_message.lower():
-                return payloads.StkResult(
-                    checkout_request_id=checkout_request_id,
-                    result_code=payloads.PENDING_RESULT_CODE,
-                    result_desc=error.error_message,
-                )
-            raise error
-        if response.status_code != 200:
-            raise _error_from_response(response)
-        try:
-            return payloads.parse_query_response(response.json())
-        except ValueError as exc:
-            raise DarajaProtocolError(f"unreadable query response: {exc}") from exc
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("errorCode") or "") if isinstance(data, dict) else ""
+        data = answers.read_json(response)
+        if response.status_code == 200 and not answers.is_error_envelope(data):
+            try:
+                return payloads.parse_query_response(data)
+            except ValueError as exc:
+                raise answers.unreadable(response, f"query answer ({exc})") from exc
+        if (not_yet := answers.query_not_yet(response, data)) is not None:
+            return payloads.StkResult(
+                checkout_request_id=checkout_request_id,
+                result_code=payloads.PENDING_RESULT_CODE,
+                result_desc=not_yet[:255],
+                retry_after=answers.retry_after(response),
+            )
+        raise answers.error_from(response, data, what="query answer")
 
 
 __all__ = ["DarajaClient", "DarajaError", "DarajaAuthError", "token_cache_key"]

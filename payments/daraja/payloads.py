@@ -4,13 +4,14 @@ Every quirk encoded here cites its section of ../shared/daraja-reference.md.
 """
 
 import base64
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 PENDING_RESULT_CODE = "4999"  # §4.3 shape A: "The transaction is still under processing"
@@ -120,6 +121,7 @@ class StkResult:
     phone: str | None = None
     has_metadata: bool = False
     problems: tuple[str, ...] = field(default=())
+    retry_after: float | None = None  # a pending query answer: Daraja asked us to wait this long
 
     @property
     def pending(self) -> bool:
@@ -197,9 +199,9 @@ def parse_stk_callback(body: bytes | str) -> StkResult:
     unknown keys are ignored (forward compatible). Amount is exact (parsed as Decimal).
     """
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise MalformedCallback(f"not JSON: {exc.__class__.__name__}") from None
+        data = loads(body, decimals=True)  # bounded: depth, digits, no NaN (mpesa_plumbing.jsonbody)
+    except JsonError as exc:
+        raise MalformedCallback(f"not JSON we accept: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Body"), dict):
         raise MalformedCallback("missing Body object")
     cb = data["Body"].get("stkCallback")

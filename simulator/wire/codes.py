@@ -14,7 +14,7 @@ class CodeError(ValueError):
 # §7: ResultDesc as the callback words it (production captures 2021–2025).
 CALLBACK_DESC: dict[str, str] = {
     "0": "The service request is processed successfully.",
-    "1": "The balance is insufficient for the transaction.",
+    "1": "The balance is insufficient for the transaction",  # §7: as in a 2021 callback (DOC3 adds a period)
     "2": "Declined due to limit rule.",
     "3": "Declined due to limit rule: greater than the maximum transaction amount.",
     "4": "Declined due to limit rule: would exceed daily transfer limit.",

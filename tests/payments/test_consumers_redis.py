@@ -2,6 +2,7 @@
 what happens when Redis dies (F1-F4, L7, the redis-py 8 idle-socket trap)."""
 
 import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
@@ -9,7 +10,7 @@ from django.test import override_settings
 
 from payments.models import LedgerEntry, Payment, Wallet
 from project.layers import channel_layer_config
-from tests.factories import callback_body, dumps, make_payment
+from tests.factories import callback_body, callback_result, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.logs import dump
 from tests.payments.test_consumers import communicator, settle
@@ -119,32 +120,47 @@ async def test_redis_down_at_connect_refuses_and_status_endpoint_still_works(red
 
 
 async def test_full_channel_drops_pushes_but_resync_tells_the_truth(redis, user):
-    """F4: capacity 1 and a flood of pushes; the database is right and resync shows it."""
+    """F4: with capacity 1 a flood fills the socket's channel, so the paid push that follows
+    is dropped by Redis; the database is right, and a resync shows the truth.
+
+    The flood and the settlement run in another thread while this event loop (which runs the
+    consumer's receive loop) is held, so the channel cannot drain in between: the drop is
+    certain, not a race."""
     with on_redis(redis, capacity=1):
         payment = await database_sync_to_async(make_payment)(user)
         ws = await communicator(payment, user)
         assert (await ws.connect())[0]
+        assert (await ws.receive_json_from(timeout=5))["payment"]["status"] == "pending"
+        from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
 
+        from payments.checkout import payment_apply_result
         from payments.live.broadcast import payment_group_name, status_event
 
-        layer = get_channel_layer()
-        stale = await database_sync_to_async(lambda: status_event(Payment.objects.get(pk=payment.pk)))()
-        for _ in range(50):
-            await layer.group_send(payment_group_name(payment.public_id), stale)
-        await settle(payment)
-        await ws.send_json_to({"type": "resync"})
+        def flood_then_settle():
+            layer = get_channel_layer()
+            stale = status_event(Payment.objects.get(pk=payment.pk))
+            for _ in range(20):
+                async_to_sync(layer.group_send)(payment_group_name(payment.public_id), stale)
+            payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+
+        worker = threading.Thread(target=flood_then_settle)
+        worker.start()
+        worker.join(timeout=30)  # blocks this loop on purpose: nothing is received meanwhile
+        assert not worker.is_alive()
+
         frames = []
-        while True:
-            try:
-                frames.append(await ws.receive_json_from(timeout=1))
-            except TimeoutError:
-                break
-            if frames[-1].get("snapshot") and frames[-1]["payment"]["status"] == "paid":
-                break
-        assert frames[-1]["payment"]["status"] == "paid"
+        while not await ws.receive_nothing(timeout=0.5):
+            frames.append(await ws.receive_json_from(timeout=1))
+        # 21 pushes sent; Redis kept what one waiting pop and a capacity of one hold, and the
+        # paid push was not among them
+        assert 1 <= len(frames) <= 2 and {f["payment"]["status"] for f in frames} == {"pending"}
         stored = await database_sync_to_async(lambda: Payment.objects.get(pk=payment.pk).status)()
-        assert stored == "paid"
+        assert stored == "paid"  # the push was lost, the payment was not
+
+        await ws.send_json_to({"type": "resync"})
+        snapshot = await ws.receive_json_from(timeout=5)
+        assert snapshot["snapshot"] is True and snapshot["payment"]["status"] == "paid"
         await ws.disconnect()
 
 

@@ -9,7 +9,19 @@ from decimal import Decimal
 import pytest
 
 from payments.daraja import payloads
-from tests.fixtures import load, raw
+from tests.contract.daraja import body_bytes
+from tests.contract.daraja import load as capture
+
+
+def raw(name: str) -> bytes:
+    """A recorded capture's exact bytes (tests/contract/daraja/)."""
+    return body_bytes(capture(name))
+
+
+def load(name: str) -> dict:
+    """A recorded capture's body as plain JSON values (a fresh copy each call)."""
+    return json.loads(raw(name))
+
 
 PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 
@@ -108,7 +120,11 @@ def test_items_in_any_order_and_balance_without_value():
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("stk_callback_1032", "1032"), ("stk_callback_1037", "1037"), ("stk_callback_sfc", "SFC_IC0003")],
+    [
+        ("stk_callback_cancelled_1032", "1032"),
+        ("stk_callback_timeout_1037", "1037"),
+        ("stk_callback_sfc_ic0003", "SFC_IC0003"),
+    ],
 )
 def test_failure_callbacks_have_no_metadata(name, code):
     result = payloads.parse_stk_callback(raw(name))
@@ -178,7 +194,7 @@ def test_transaction_date_forms(value, parsed, problem):
 
 def test_query_shapes():
     final = payloads.parse_query_response(load("stk_query_success"))
-    pending = payloads.parse_query_response(load("stk_query_pending"))
+    pending = payloads.parse_query_response(load("stk_query_pending_4999"))
     assert final.is_success and not final.pending and final.receipt_number is None
     assert pending.pending and not pending.is_success
 

@@ -17,7 +17,7 @@ from mpesa_plumbing import jobs
 from payments import checkout
 from payments.checkout.reconcile import payment_reconcile, payments_reconcile_due
 from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
-from tests.factories import callback_body, callback_result, dumps, make_payment
+from tests.factories import callback_body, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import envelope
 from tests.helpers.logs import dump
@@ -132,20 +132,28 @@ def test_gives_up_to_review_after_max_age_with_an_alert(user, daraja, caplog):
     assert "ALERT" in dump(caplog) and not LedgerEntry.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_query_failure_after_paid_is_flagged_not_applied(user, daraja):
-    """F22/F23: the sandbox can answer 1037 for a payment that was paid."""
-    answer_query(daraja, final("1037"))
+    """F22/F23: the sandbox can answer 1037 for a payment that was paid. Here the success
+    callback lands while the reconciler's query is in flight; the query's 1037 then meets a
+    paid payment: flagged, never applied, credited once."""
+    daraja.oauth()
     payment = make_payment(user, amount=30)
-    checkout.payment_apply_result(payment=payment, result=callback_result(payment), source="callback")
+    seen = []
+
+    def callback_lands_then_1037(request):
+        seen.append(request.get_json()["CheckoutRequestID"])
+        assert CallbackDoor().callback(payment, dumps(callback_body(payment))).status_code == 200
+        status, body = final("1037")
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    daraja.server.expect_request(QUERY).respond_with_handler(callback_lands_then_1037)
     decision = payment_reconcile(payment)
     payment.refresh_from_db()
-    assert decision.action == "skipped" and payment.status == "paid"
-    applied = checkout.payment_apply_result(
-        payment=payment, result=callback_result(payment, code=1037), source="query"
-    )
-    payment.refresh_from_db()
-    assert applied.outcome == "contradiction" and payment.flagged and payment.status == "paid"
-    assert Wallet.objects.get(user=user).balance == 30
+    assert seen == [payment.checkout_request_id]  # Daraja's answer was really asked for
+    assert decision.action == "settled" and "contradiction" in decision.detail
+    assert payment.status == "paid" and payment.flagged and "1037 after paid" in payment.review_reason
+    assert Wallet.objects.get(user=user).balance == 30 and LedgerEntry.objects.count() == 1
 
 
 def test_unknown_push_without_checkout_id_waits_for_its_callback(user, daraja):

@@ -10,10 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments import checkout
-from payments.daraja.payloads import NAIROBI
+from payments.daraja.payloads import NAIROBI, parse_stk_callback
 from payments.live.broadcast import payment_group_name
 from payments.models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
-from tests.factories import accepted_for, callback_result, make_payment, next_phone, query_result
+from tests.factories import (
+    accepted_for,
+    callback_body,
+    callback_result,
+    dumps,
+    make_payment,
+    next_phone,
+    query_result,
+)
 
 S = Payment.Status
 O = CallbackRecord.Outcome  # noqa: E741
@@ -121,12 +129,19 @@ def test_amount_mismatch_goes_to_review_without_credit(user, amount):
 
 
 def test_amount_as_string_is_not_trusted(user):
+    """§6.2: Amount is a JSON number. A string (even the right figure) is not an amount we
+    trust: the success goes to review, nothing is credited."""
     payment = make_payment(user, amount=100)
-    result = callback_result(payment)
-    from dataclasses import replace
-
-    applied = apply(payment, replace(result, amount=None))
-    assert applied.outcome == O.REVIEW and balance(user) == 0
+    body = callback_body(payment)
+    for item in body["Body"]["stkCallback"]["CallbackMetadata"]["Item"]:
+        if item["Name"] == "Amount":
+            item["Value"] = "100"
+    result = parse_stk_callback(dumps(body))
+    assert result.is_success and result.receipt_number and result.amount is None
+    applied = apply(payment, result)
+    payment.refresh_from_db()
+    assert applied.outcome == O.REVIEW and payment.status == S.NEEDS_REVIEW
+    assert "without Amount" in payment.review_reason and balance(user) == 0
 
 
 @pytest.mark.parametrize("kwargs", [{"metadata": False}, {"receipt": "bad receipt!"}])

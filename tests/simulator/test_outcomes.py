@@ -9,7 +9,7 @@ from simulator.wire.codes import CALLBACK_DESC, query_desc
 
 CODE_PHONES = [
     ("254700000000", 0, "The service request is processed successfully."),
-    ("254700000001", 1, "The balance is insufficient for the transaction."),
+    ("254700000001", 1, "The balance is insufficient for the transaction"),
     ("254700000017", 17, "Rule limited."),
     ("254700000026", 26, "System busy. The service request is rejected."),
     ("254700001001", 1001, CALLBACK_DESC["1001"]),

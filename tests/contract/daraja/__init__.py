@@ -1,6 +1,7 @@
 """Recorded Daraja wire captures (OAuth, STK Push, STK Query, STK callback) as JSON.
 
-Every ``<api>_<what>.json`` here is taken only from /work/shared/daraja-reference.md;
+Every ``<api>_<what>.json`` here is taken only from shared/daraja-reference.md (the team's
+protocol reference);
 "source" names its section (§n) and source tags, "confidence" the reference's mark, and
 "note" says which parts were modelled from a description rather than quoted verbatim.
 Both the Django client's parser tests and the simulator's wire tests load them, so a
