@@ -1,5 +1,6 @@
 # The web and worker image: slim Python 3.11, non-root, static files collected and served by
-# whitenoise (nginx in docker-compose can serve them too).
+# servestatic (nginx in docker-compose can serve them too). Only the shipped code is copied:
+# the apps, their shared plumbing and the project; never tests/ or bench/ (dev/test tooling).
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,6 +15,7 @@ RUN pip install -r requirements.txt
 RUN groupadd --system app && useradd --system --gid app --home /app --shell /usr/sbin/nologin app
 COPY --chown=app:app manage.py ./
 COPY --chown=app:app project ./project
+COPY --chown=app:app mpesa_plumbing ./mpesa_plumbing
 COPY --chown=app:app payments ./payments
 COPY --chown=app:app simulator ./simulator
 COPY --chown=app:app frontend ./frontend

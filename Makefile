@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint system-test-deps run-scaled bench clean
+.PHONY: run test test-fast lint system-test-deps run-scaled bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,8 +46,13 @@ lint: $(VENV)/.test-installed
 ## make test: everything, including browser, Redis, PostgreSQL and multi-process tests.
 ## The second run repeats the concurrency rows on a PostgreSQL started for it.
 test: $(VENV)/.test-installed system-test-deps lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 	$(BIN)/python -m tests.run_postgres $(PYTEST_ARGS)
+
+## make test-fast: the in-process tests only (no browser, no extra servers, no soak), for the
+## edit loop: about a minute and a half.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/pytest -m "not slow and not browser and not topology and not redis" --durations=5 $(PYTEST_ARGS)
 
 ## make bench: the benchmark (floor, our stack in 3+1 configurations, polling, OAuth), about
 ## 9 minutes; prints a table, writes bench/results/latest.json. Never fails on a time.
@@ -57,7 +62,7 @@ bench: $(VENV)/.test-installed system-test-deps
 
 ## make run-scaled: PostgreSQL + Redis + 2 Daphne + worker on loopback, no Docker needed.
 run-scaled: $(VENV)/.installed system-test-deps
-	$(BIN)/python -m project.topology --web 2
+	$(BIN)/python -m tests.helpers.topology --web 2
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-*

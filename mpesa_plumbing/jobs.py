@@ -83,13 +83,13 @@ class JobRunner(threading.Thread):
         self.poll_seconds = poll_seconds
         self.heartbeat = heartbeat  # touched every loop: a health check reads its age
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def _beat(self) -> None:
@@ -106,7 +106,7 @@ class JobRunner(threading.Thread):
 
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             started = time.monotonic()
             handled = sum((await in_db(run_due_jobs)).values())
             self._beat()

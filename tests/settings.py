@@ -12,7 +12,8 @@ from project.settings import DATABASES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PAYMENTS_RUN_JOBS_IN_PROCESS = False
-PAYMENTS_DB_THREADS = 0  # request code must see the test transaction (payments/dbthread.py)
+PAYMENTS_DB_THREADS = 0  # inside a test transaction: thread-sensitive (mpesa_plumbing/db.py);
+# tests that commit (transaction=True) run the production threads (tests/conftest.py)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"mpx-test-{os.getpid()}.sqlite3")

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
@@ -99,26 +101,27 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def client(self, timeout: float = 2.0) -> redis.Redis:
+        """A redis-py client for this server (a fresh one: the server may have restarted)."""
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+
     def ping(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
+            with self.client(timeout=0.5) as client:
+                return bool(client.ping())
+        except redis.RedisError:
             return False
 
-    def command(self, *parts: str) -> bytes:
-        wire = f"*{len(parts)}\r\n" + "".join(f"${len(p)}\r\n{p}\r\n" for p in parts)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-            sock.sendall(wire.encode())
-            return sock.recv(65536)
-
     def flush(self) -> None:
-        self.command("FLUSHALL")
+        with self.client() as client:
+            client.flushall()
 
     def keys(self, pattern: str) -> int:
         """How many keys match ``pattern``."""
-        return int(self.command("KEYS", pattern).split(b"\r\n")[0][1:])
+        with self.client() as client:
+            return len(client.keys(pattern))
 
     def start(self) -> "RedisServer":
         binary = shutil.which("redis-server")

@@ -7,8 +7,7 @@ import threading
 import pytest
 
 from simulator.models import SimPush
-
-from .conftest import NAIROBI, stk_password
+from tests.simulator.conftest import NAIROBI, stk_password
 
 INVALID = "400.002.02"
 LOCK = "Unable to lock subscriber, a transaction is already in process for the current subscriber"

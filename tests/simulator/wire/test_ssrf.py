@@ -4,8 +4,7 @@ import pytest
 from werkzeug import Response
 
 from simulator.models import SimPush
-
-from .test_push_wire import INVALID, assert_error
+from tests.simulator.api.test_push import INVALID, assert_error
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ import pytest
 
 from simulator.wire import ids
 from simulator.wire.bodies import stk_callback_body
-
-from .conftest import NAIROBI
+from tests.simulator.conftest import NAIROBI
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ import pytest
 
 from tests.helpers.browser import chromium
 from tests.helpers.procs import ROOT, wait_until
-
-from .test_e2e import start_server
+from tests.simulator.test_e2e import start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 PHONE = "254712555666"

@@ -8,8 +8,7 @@ import pytest
 from werkzeug import Response
 
 from simulator.models import SimApiCall, SimDelivery, SimPush
-
-from .test_push_wire import assert_error
+from tests.simulator.api.test_push import assert_error
 
 LOCK_MESSAGE = "Unable to lock subscriber, a transaction is already in process for the current subscriber"
 

@@ -13,7 +13,7 @@ from project.layers import channel_layer_config
 from tests.factories import callback_body, callback_result, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.logs import dump
-from tests.payments.test_consumers import communicator, settle
+from tests.payments.live.test_consumers import communicator, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 

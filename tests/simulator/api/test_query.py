@@ -2,7 +2,7 @@
 
 import pytest
 
-from .test_push_wire import INVALID, assert_error
+from tests.simulator.api.test_push import INVALID, assert_error
 
 
 def test_final_answer_shape(daraja, clock):

@@ -1,0 +1,85 @@
+"""The one bridge from async code to the database (mpesa_plumbing/db.py), as production runs
+it: long-lived threads that keep their connections, with ``async_to_sync`` inside them running
+on the caller's event loop (so per-loop clients are reused, never a new loop per call)."""
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import DatabaseError, connection
+from django.test import override_settings
+
+from mpesa_plumbing.db import close_db_threads, in_db
+from payments.daraja import client as daraja_client
+from payments.daraja.config import daraja_get_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def where() -> tuple[str, int]:
+    """The thread this runs on and its raw database connection."""
+    connection.ensure_connection()
+    return threading.current_thread().name, id(connection.connection)
+
+
+async def test_work_runs_on_the_bridge_threads_which_keep_their_connections():
+    with override_settings(PAYMENTS_DB_THREADS=2):
+        seen = [await in_db(where) for _ in range(20)]
+    threads = {name for name, _ in seen}
+    assert threads and all(name.startswith("db_") for name in threads) and len(threads) <= 2
+    # one connection per thread, reused by every call that thread served
+    assert len({conn for _, conn in seen}) == len(threads)
+
+
+async def test_async_calls_inside_run_on_the_callers_event_loop():
+    async def running_loop():
+        return asyncio.get_running_loop()
+
+    with override_settings(PAYMENTS_DB_THREADS=2):
+        loops = [await in_db(async_to_sync(running_loop)) for _ in range(3)]
+    assert loops == [asyncio.get_running_loop()] * 3
+
+
+async def test_the_daraja_http_client_is_reused_from_the_bridge():
+    config = daraja_get_config()
+
+    async def http_client():
+        return daraja_client._http(config)
+
+    with override_settings(PAYMENTS_DB_THREADS=2):
+        first = await in_db(async_to_sync(http_client))
+        second = await in_db(async_to_sync(http_client))
+    assert first is second and not first.is_closed
+
+
+def test_a_short_lived_loop_closes_its_daraja_client():
+    """``async_to_sync`` from plain sync code (a management command) makes a loop per call:
+    the client made on it is closed with it, not leaked."""
+
+    async def http_client():
+        return daraja_client._http(daraja_get_config())
+
+    made = async_to_sync(http_client)()
+    assert made.is_closed
+
+
+async def test_a_database_error_closes_the_connection_and_the_next_call_reconnects():
+    def broken():
+        where()
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    with override_settings(PAYMENTS_DB_THREADS=1):
+        _, before = await in_db(where)
+        with pytest.raises(DatabaseError):
+            await in_db(broken)
+        _, after = await in_db(where)
+    assert after != before
+
+
+async def test_closing_the_threads_closes_their_connections():
+    with override_settings(PAYMENTS_DB_THREADS=2):
+        await asyncio.gather(*(in_db(where) for _ in range(4)))
+        await asyncio.to_thread(close_db_threads)
+        name, _ = await in_db(where)  # a fresh pool starts on demand
+    assert name.startswith("db_")
