@@ -46,11 +46,14 @@ COMPONENTS = [  # (name, regex on "function (file:line)"), first match wins for 
         "Django request/response + middleware",
         r"\(.*django/(core|middleware|contrib|http|utils|urls|views|dispatch)/",
     ),
-    ("logging (stdlib + payments.logging)", r"\(.*(/logging/__init__|payments/logging)"),
+    (
+        "logging (stdlib, python-json-logger, mpesa_plumbing.logs)",
+        r"\(.*(/logging/__init__|pythonjsonlogger|mpesa_plumbing/logs)",
+    ),
     ("json", r"\(.*/json/"),
     ("Daphne / Twisted / autobahn", r"\(.*(/daphne/|/twisted/|/autobahn/|/txaio/)"),
     ("msgpack", r"msgpack"),
-    ("payments (product code)", r"\(.*/payments/"),
+    ("payments + mpesa_plumbing (product code)", r"\(.*/(payments|mpesa_plumbing)/"),
     ("asyncio event loop", r"\(.*/asyncio/"),
     ("threading / concurrent.futures", r"\(.*(/threading|/concurrent/)"),
 ]
