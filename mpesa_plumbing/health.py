@@ -14,8 +14,8 @@ from .db import in_db
 CHECK_TIMEOUT = 2.0
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    """The process is up and serving (no dependencies checked)."""
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and its event loop is serving (no dependencies checked, no thread)."""
     return JsonResponse({"status": "ok"})
 
 

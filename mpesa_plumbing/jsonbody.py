@@ -13,7 +13,9 @@ in the input:
   recursion;
 - ``NaN``, ``Infinity`` and ``-Infinity`` are refused;
 - an integer or decimal literal may have at most ``max_digits`` characters, and a decimal's
-  exponent must stay within ``±max_exponent``: every number that comes back is cheap to convert.
+  exponent must stay within ``±max_exponent``: every number that comes back is cheap to convert;
+- a string holding a lone UTF-16 surrogate (``"\ud800"``) is refused: it could never be stored,
+  logged or sent back.
 """
 
 import json
@@ -25,6 +27,9 @@ MAX_DEPTH = 32
 MAX_DIGITS = 40
 MAX_EXPONENT = 40
 
+# A \uD800-\uDFFF escape: JSON lets it through alone, and a lone surrogate cannot be encoded
+# (a database write, a log line or an answer would raise UnicodeEncodeError later).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # A string (closed, or running to the end of the text) or a bracket.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.S)
 
@@ -87,10 +92,21 @@ def loads(
         raise JsonError(f"{name} is not a number JSON allows.")
 
     try:
-        return json.loads(text, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant)
+        value = json.loads(text, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant)
     except JsonError:
         raise
     except RecursionError:  # unreachable after the depth check; kept as a backstop
         raise JsonError(f"The JSON is nested more than {max_depth} levels deep.") from None
     except ValueError as exc:
         raise JsonError(f"The body is not valid JSON ({exc.__class__.__name__}).") from None
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+        raise JsonError("A string in the JSON holds half of a UTF-16 pair (a lone surrogate).")
+    return value
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -118,7 +118,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def health_view(self, request):
         """Delivery health: callback latency, lost-callback rate, result-code mix."""
-        hours = max(1, min(24 * 30, int(request.GET.get("hours", 24) or 24)))
+        hours = _hours(request.GET.get("hours"))
         health = delivery_health(window=timedelta(hours=hours))
         charts = [
             _bars("Result codes", top_codes(health)),
@@ -217,6 +217,14 @@ class WalletAdmin(admin.ModelAdmin):
     search_fields = ("user__username",)
     readonly_fields = ("user", "balance", "updated_at")
     inlines = (LedgerInline,)
+
+
+def _hours(raw: str | None, default: int = 24) -> int:
+    """The dashboard's window: whole hours from 1 to 30 days; anything else is the default."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 4):
+        return default
+    return max(1, min(24 * 30, int(text)))
 
 
 def _round(value: float | None) -> float | None:

@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 
 class Wallet(models.Model):
@@ -151,6 +152,12 @@ class Payment(models.Model):
                 name="payment_one_live_prompt_per_order",
             ),
             models.CheckConstraint(condition=Q(amount__gte=1), name="payment_amount_gte_1"),
+            # Receipts are unique in one spelling (daraja.payloads.normalize_receipt): the same
+            # receipt in another case can never be a second payment's.
+            models.CheckConstraint(
+                condition=Q(receipt_number__isnull=True) | Q(receipt_number=Upper("receipt_number")),
+                name="payment_receipt_upper_case",
+            ),
             models.CheckConstraint(
                 condition=(Q(purpose="order", order__isnull=False, wallet__isnull=True))
                 | Q(purpose="deposit", wallet__isnull=False, order__isnull=True),

@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP (Django, body-size guarded, Daraja's callbacks answered by their own
 door ahead of Django) and WebSockets (Channels).
 
-WebSockets pass the Origin check against ALLOWED_HOSTS, then session authentication.
+WebSockets pass the Origin check (scheme, host and port: the socket's own origin or one of
+PAYMENTS_WS_ALLOWED_ORIGINS), then session authentication; unknown paths are refused (403).
 The background job runner (simulator deliveries, reconciliation) starts here unless
 PAYMENTS_RUN_JOBS_IN_PROCESS=false (then run ``manage.py payments_worker``).
 """
@@ -16,10 +17,9 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from mpesa_plumbing.asgi import AccessLog, BodySizeLimit  # noqa: E402
+from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator  # noqa: E402
 from mpesa_plumbing.jobs import start_in_process_runner  # noqa: E402
 from payments.checkout.callback_url import redact_callback_tokens  # noqa: E402
 from payments.http.callback import with_callbacks  # noqa: E402
@@ -43,7 +43,10 @@ application = ProtocolTypeRouter(
             redact=redact_callback_tokens,
         ),
         "websocket": AccessLog(
-            AllowedHostsOriginValidator(AuthStack(URLRouter(websocket_urlpatterns))),
+            OriginValidator(
+                AuthStack(URLRouter(websocket_urlpatterns)),
+                extra_origins=lambda: settings.PAYMENTS_WS_ALLOWED_ORIGINS,
+            ),
             redact=redact_callback_tokens,
         ),
     }

@@ -67,7 +67,9 @@ async def test_a_token_in_the_query_string_opens_nothing(user):
 
     payment = await database_sync_to_async(make_payment)(user)
     path = f"/ws/payments/{payment.public_id}/?token=eyJwIjoiYWJjIn0:forged"
-    ws = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://127.0.0.1")])
+    ws = WebsocketCommunicator(
+        application, path, headers=[(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+    )
     connected, _ = await ws.connect()
     assert not connected
 

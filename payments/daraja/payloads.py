@@ -164,6 +164,17 @@ def parse_query_response(data: Any) -> StkResult:
     )
 
 
+def normalize_receipt(value: Any) -> str | None:
+    """An M-Pesa receipt (``QJD4T7ZOT0``, §1.3) in its one spelling: trimmed, upper case.
+    Receipts are compared for uniqueness in this form only (one payment per receipt), so the
+    same receipt sent again in another case is the same receipt. None when absent; "" when
+    present but not 6-20 letters and digits."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip().upper() if isinstance(value, str) else ""
+    return text if re.fullmatch(r"[A-Z0-9]{6,20}", text) else ""
+
+
 def _parse_amount(value: Any) -> Decimal | None:
     """§6.2: a JSON number (``1.00``, ``100``). Anything else is not an amount we trust."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
@@ -233,9 +244,8 @@ def parse_stk_callback(body: bytes | str) -> StkResult:
 
     problems: list[str] = []
     amount = _parse_amount(items.get("Amount"))
-    receipt = items.get("MpesaReceiptNumber")
-    receipt = receipt.strip() if isinstance(receipt, str) and receipt.strip() else None
-    if receipt is not None and not re.fullmatch(r"[A-Za-z0-9]{6,20}", receipt):
+    receipt = normalize_receipt(items.get("MpesaReceiptNumber"))
+    if receipt == "":
         problems.append("receipt number has an unexpected shape")
         receipt = None
     tx_date = _parse_transaction_date(items.get("TransactionDate"))

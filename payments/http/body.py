@@ -3,11 +3,11 @@
 Errors are ``{"error": <sentence>, "fields": {<field>: <sentence>}}`` (README, HTTP API).
 """
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 
 def json_error(status: int, error: str, fields: dict | None = None, **extra) -> JsonResponse:
@@ -37,9 +37,9 @@ def read_json(request: HttpRequest) -> dict | JsonResponse:
     if isinstance(raw, JsonResponse):
         return raw
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return json_error(400, "The body is not valid JSON.")
+        data = loads(raw)
+    except JsonError as exc:
+        return json_error(400, str(exc), {"body": str(exc)})
     if not isinstance(data, dict):
         return json_error(400, "The body must be a JSON object.")
     return data

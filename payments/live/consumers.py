@@ -17,7 +17,6 @@ Inbound frames: ``{"type": "ping"}`` → ``{"type": "pong"}``; ``{"type": "resyn
 snapshot. Anything else gets ``{"type": "error"}`` and changes nothing.
 """
 
-import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -30,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mpesa_plumbing.db import in_db
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..selectors import payment_get_for_user
 from .broadcast import EVENT_TYPE, payment_group_name, payment_status_payload
@@ -121,8 +121,8 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         if len(self.recent) > settings.PAYMENTS_WS_MAX_MESSAGES:
             return await self.close(code=CLOSE_RATE)
         try:
-            message = json.loads(text_data)
-        except ValueError:
+            message = loads(text_data, max_depth=4)
+        except JsonError:
             return await self.close(code=CLOSE_POLICY)
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":

@@ -5,13 +5,14 @@ Answers ``{"error": <sentence>}`` with 400 (bad input), 404 (unknown id), 405 or
 scripts and test suites, mounted only when SIMULATOR_ENABLED.
 """
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..api import behaviour, tokens
 from ..conf import sim_config
@@ -65,9 +66,9 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     if not request.body.strip():
         return {}
     try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not valid JSON.") from None
+        data = loads(request.body)
+    except JsonError as exc:
+        raise BadRequest(str(exc)) from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return data

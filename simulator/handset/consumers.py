@@ -10,13 +10,13 @@ the channel layer (it is best effort) only delays what the page shows.
 While a page is open (presence rows with a heartbeat), this phone's prompts wait for it.
 """
 
-import json
 import logging
 import re
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from mpesa_plumbing.db import in_db
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..conf import sim_config
 from ..wire.requests import PHONE_RE
@@ -59,8 +59,8 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME:
             return await self.close(code=CLOSE_POLICY)
         try:
-            content = json.loads(text_data)
-        except ValueError:
+            content = loads(text_data, max_depth=4)
+        except JsonError:
             return await self.close(code=CLOSE_POLICY)
         await self.receive_json(content)
 

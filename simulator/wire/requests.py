@@ -8,13 +8,14 @@ client's bugs.
 import base64
 import binascii
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
+
+from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..conf import BUY_GOODS, PAYBILL, Merchant
 from .errors import NO_MERCHANT, WRONG_CREDENTIALS, WireError, invalid
@@ -62,8 +63,8 @@ def parse_json_object(content_type: str, body: bytes) -> dict[str, Any]:
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise invalid("BusinessShortCode")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = loads(body)  # bounded: depth, digits, no NaN (mpesa_plumbing.jsonbody)
+    except JsonError:
         raise invalid("BusinessShortCode") from None
     if not isinstance(data, dict):
         raise invalid("BusinessShortCode")

@@ -7,10 +7,13 @@ bridge's thread-sensitive mode (``PAYMENTS_DB_THREADS = 0``) shares the test's t
 """
 
 import json
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from asgiref.sync import async_to_sync
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from payments.checkout.callback_url import callback_path
 
@@ -19,6 +22,27 @@ def _application():
     from project.asgi import application  # imported late: Django must be set up first
 
     return application
+
+
+_in_flight = [0]
+
+
+@contextmanager
+def _keep_test_connection():
+    """As Django's test client does: a request must not close the connection that holds the
+    test's transaction (Django's handler closes old connections when a request starts and
+    ends). Counted: concurrent requests reconnect the signals only when the last one ends."""
+    if _in_flight[0] == 0:
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+    _in_flight[0] += 1
+    try:
+        yield
+    finally:
+        _in_flight[0] -= 1
+        if _in_flight[0] == 0:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
 
 
 class AsgiClient:
@@ -41,8 +65,9 @@ class AsgiClient:
         if content_type and body is not None:
             sent.setdefault("Content-Type", content_type)
         content = body.encode() if isinstance(body, str) else body
-        async with httpx.AsyncClient(transport=transport, base_url=self.base_url, timeout=30) as http:
-            return await http.request(method, path, content=content, headers=sent)
+        with _keep_test_connection():
+            async with httpx.AsyncClient(transport=transport, base_url=self.base_url, timeout=30) as http:
+                return await http.request(method, path, content=content, headers=sent)
 
     def request(self, method: str, path: str, body: bytes | str | None = None, **kwargs) -> httpx.Response:
         return async_to_sync(self.arequest)(method, path, body, **kwargs)

@@ -50,6 +50,25 @@ def test_success_credits_the_wallet_once_from_our_amount(user, django_capture_on
     assert len(pushes) == 1
 
 
+def test_the_same_receipt_in_another_case_is_never_a_second_credit(user):
+    """Receipts are one spelling (trimmed, upper case) before every uniqueness decision."""
+    first, second = make_payment(user, amount=100), make_payment(user, amount=100)
+    assert apply(first, callback_result(first, receipt="QJD4T7ZOT0")).outcome == O.APPLIED
+    again = apply(second, callback_result(second, receipt=" qjd4t7zot0 "))
+    second.refresh_from_db()
+    assert again.outcome == O.REVIEW and second.status == S.NEEDS_REVIEW and second.receipt_number is None
+    assert balance(user) == 100 and LedgerEntry.objects.count() == 1
+    assert Payment.objects.get(pk=first.pk).receipt_number == "QJD4T7ZOT0"
+
+
+def test_the_database_refuses_a_receipt_in_lower_case(user):
+    from django.db import IntegrityError, transaction
+
+    payment = make_payment(user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(receipt_number="qjd4t7zot0")
+
+
 def test_duplicate_success_is_a_no_op(user):
     payment = make_payment(user, amount=100)
     first = apply(payment, callback_result(payment))

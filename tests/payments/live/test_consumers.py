@@ -18,6 +18,7 @@ from tests.factories import callback_result, make_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 def session_cookie(user) -> bytes:
@@ -28,7 +29,7 @@ def session_cookie(user) -> bytes:
 
 async def communicator(payment, user=None, origin=ORIGIN):
     cookie = (b"cookie", await database_sync_to_async(session_cookie)(user)) if user else None
-    headers = [h for h in (origin, cookie) if h]
+    headers = [h for h in (HOST, origin, cookie) if h]
     return WebsocketCommunicator(application, f"/ws/payments/{payment.public_id}/", headers=headers)
 
 
@@ -77,13 +78,38 @@ async def test_anonymous_is_refused(user):
 
 @pytest.mark.parametrize(
     "origin",
-    [(b"origin", b"https://evil.example"), (b"origin", b"null"), None, (b"origin", b"http://sub.127.0.0.1")],
+    [
+        (b"origin", b"https://evil.example"),
+        (b"origin", b"null"),
+        None,
+        (b"origin", b"http://sub.127.0.0.1"),
+        (b"origin", b"http://127.0.0.1:9999"),  # same host, another port
+        (b"origin", b"https://127.0.0.1"),  # same host, another scheme
+        (b"origin", b"http://127.0.0.1/evil"),  # not an origin at all
+    ],
 )
 async def test_cross_origin_is_refused(user, origin):
     """S4."""
     payment = await database_sync_to_async(make_payment)(user)
     connected, _ = await (await communicator(payment, user, origin=origin)).connect()
     assert not connected and members(payment) == set()
+
+
+async def test_a_listed_front_end_origin_is_let_in(user, settings):
+    settings.PAYMENTS_WS_ALLOWED_ORIGINS = ["https://shop.example:8443"]
+    payment = await database_sync_to_async(make_payment)(user)
+    listed = await communicator(payment, user, origin=(b"origin", b"https://shop.example:8443"))
+    assert (await listed.connect())[0]
+    await listed.disconnect()
+    other_port = await communicator(payment, user, origin=(b"origin", b"https://shop.example"))
+    assert not (await other_port.connect())[0]
+
+
+async def test_unknown_socket_paths_are_refused_not_crashed(user):
+    for path in ("/ws/nope/", "/ws/payments/not-a-uuid/", "/", "/ws/simulator/phone/"):
+        ws = WebsocketCommunicator(application, path, headers=[HOST, ORIGIN])
+        connected, code = await ws.connect(timeout=5)
+        assert not connected and code == 1000  # a clean refusal (Daphne answers 403), no traceback
 
 
 async def test_staff_may_watch(user):

@@ -124,3 +124,11 @@ def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_clie
     assert callback_token(payment.public_id) not in page
     assert settings.DARAJA_PASSKEY not in page and "254712345678" not in page
     assert CallbackRecord.objects.get().outcome == "applied"
+
+
+@pytest.mark.parametrize("hours", ["abc", "", "-5", "1e9", "99999999999999999999", "٣", "24; DROP", "0"])
+def test_delivery_health_takes_any_hours_parameter(admin_client, hours):
+    """A bad ?hours= is the default window (24 h) or the nearest bound, never a 500."""
+    response = admin_client.get("/admin/payments/payment/health/", {"hours": hours})
+    assert response.status_code == 200
+    assert response.context["hours"] == (1 if hours == "0" else 24)

@@ -16,7 +16,8 @@ ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
 async def open_handset(msisdn: str = PHONE, origin=ORIGIN):
-    communicator = WebsocketCommunicator(application, f"/ws/simulator/phone/{msisdn}/", headers=[origin])
+    headers = [(b"host", b"127.0.0.1"), origin]
+    communicator = WebsocketCommunicator(application, f"/ws/simulator/phone/{msisdn}/", headers=headers)
     connected, _ = await communicator.connect()
     return communicator, connected
 
