@@ -6,6 +6,7 @@ the in-memory channel layer, the local-memory cache and the bundled Daraja simul
 is missing (see ``_require``) and is policed by the ``payments.E…`` system checks.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +70,11 @@ DARAJA_CONNECT_TIMEOUT = env.float("DARAJA_CONNECT_TIMEOUT", default=5.0)
 DARAJA_READ_TIMEOUT = env.float("DARAJA_READ_TIMEOUT", default=20.0)
 DARAJA_TOKEN_REFRESH_MARGIN = env.int("DARAJA_TOKEN_REFRESH_MARGIN", default=60)
 DARAJA_CONFIRM_SUCCESS_WITH_QUERY = env.bool("DARAJA_CONFIRM_SUCCESS_WITH_QUERY", default=False)
+# STK Queries sent at most this often per shortcode, across processes (daraja-reference.md
+# §13.4: HTTP 429 past about 5 per 60 s in the sandbox). "count/seconds"; empty = unlimited.
+DARAJA_QUERY_RATE = env.str("DARAJA_QUERY_RATE", default="5/60")
+if DARAJA_QUERY_RATE and not re.fullmatch(r"[1-9]\d*/[1-9]\d*", DARAJA_QUERY_RATE):
+    raise ImproperlyConfigured("DARAJA_QUERY_RATE: count/seconds such as 5/60, or empty.")
 # daraja-reference.md §6.1: the widely circulated list; both observed sandbox IPs are in it.
 DARAJA_CALLBACK_IPS = env.list(
     "DARAJA_CALLBACK_IPS",

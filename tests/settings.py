@@ -19,3 +19,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"mpx-test-{os.getpid()}.sqlite3")
     }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+DARAJA_QUERY_RATE = ""  # unlimited, except in the tests of the limit itself

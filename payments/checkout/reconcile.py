@@ -23,7 +23,7 @@ from mpesa_plumbing.logs import mask_phone
 from ..daraja.errors import DarajaError
 from ..models import Payment, PaymentEvent
 from .callbacks import callbacks_complete_unconfirmed
-from .confirm import stk_query
+from .confirm import NOT_ASKED, stk_query
 from .settle import payment_apply_result
 from .transitions import payment_transition
 
@@ -46,9 +46,11 @@ def _backoff(attempts: int) -> timedelta:
     )
 
 
-def _reschedule(payment: Payment, attempts: int) -> None:
+def _reschedule(payment: Payment, attempts: int, *, at_least: float | None = None) -> None:
+    """Next check after the backoff for ``attempts``, or later if Daraja asked us to wait."""
+    wait = max(_backoff(attempts), timedelta(seconds=at_least or 0))
     Payment.objects.filter(pk=payment.pk).update(
-        check_attempts=attempts, next_check_at=timezone.now() + _backoff(attempts), check_lease_until=None
+        check_attempts=attempts, next_check_at=timezone.now() + wait, check_lease_until=None
     )
 
 
@@ -103,15 +105,18 @@ def payment_reconcile(payment: Payment) -> Decision:
         _reschedule(payment, attempts)
         logger.warning("query failed: %s", exc.error_code, extra={"event": "reconcile.error", "payment": pid})
         return Decision(pid, "error", f"{exc.error_code} {exc.error_message}"[:200])
+    if answer.result_desc == NOT_ASKED:  # spread under Daraja's rate limit: not an attempt
+        _reschedule(payment, payment.check_attempts, at_least=answer.retry_after)
+        return Decision(pid, "pending", NOT_ASKED)
     PaymentEvent.objects.create(
         payment=payment,
         kind=PaymentEvent.Kind.QUERY,
         source=Payment.Source.QUERY,
         detail={"result_code": answer.result_code, "result_desc": answer.result_desc[:200]},
     )
-    if answer.pending:
-        _reschedule(payment, attempts)
-        return Decision(pid, "pending", "still processing")
+    if answer.pending:  # 4999, being processed, asked too early, rate limited (§4.3, §13.4)
+        _reschedule(payment, attempts, at_least=answer.retry_after)
+        return Decision(pid, "pending", f"not yet: {answer.result_desc}"[:200])
     applied = payment_apply_result(payment=payment, result=answer, source=Payment.Source.QUERY)
     Payment.objects.filter(pk=payment.pk).update(
         check_attempts=attempts, next_check_at=None, check_lease_until=None

@@ -136,7 +136,7 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         fields.update(
             receipt_number=result.receipt_number,
             transaction_date=result.transaction_date,
-            paid_phone=result.phone or "",
+            paid_phone=result.phone or payment.phone,  # §13.1: masked, hashed or absent: the prompted number
         )
     previous = payment_transition(payment, allowed_from=allowed, to=S.PAID, source=source, **fields)
     if previous:
@@ -173,7 +173,7 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         done = Payment.objects.filter(pk=payment.pk, receipt_number__isnull=True).update(
             receipt_number=result.receipt_number,
             transaction_date=result.transaction_date,
-            paid_phone=result.phone or "",
+            paid_phone=result.phone or payment.phone,  # §13.1: masked, hashed or absent: the prompted number
             version=F("version") + 1,
             updated_at=timezone.now(),
         )

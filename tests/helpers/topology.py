@@ -220,6 +220,7 @@ def app_env(*, port: int, database_url: str, redis_url: str = "", **overrides: s
         "DJANGO_LOG_LEVEL": "WARNING",
         "PORT": str(port),
         "DATABASE_URL": database_url,
+        "DARAJA_QUERY_RATE": "",  # tests of the query rate limit set it themselves
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_URL", None)

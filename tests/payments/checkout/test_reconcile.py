@@ -255,3 +255,53 @@ def test_job_runner_runs_every_source_even_if_one_fails(monkeypatch):
     jobs.register_source("boom", lambda: 1 / 0)
     jobs.register_source("ok", lambda: ran.append(1) or 1)
     assert jobs.run_due_jobs() == {"boom": 0, "ok": 1} and ran == [1]
+
+
+class TestDarajaSaysNotYet:
+    """§13.4: a query sent too early answers 400 "Invalid CheckoutRequestID", a busy shortcode
+    429; both mean "ask later", with backoff, and never a failure."""
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            (400, envelope("400.002.02", "Invalid CheckoutRequestID")),
+            (429, {"fault": {"faultstring": "Spike arrest violation", "detail": {"errorcode": "x"}}}),
+            (500, envelope("500.001.1001", "The transaction does not Exist")),
+        ],
+    )
+    def test_not_yet_answers_reschedule_and_change_nothing(self, user, daraja, answer):
+        seen = answer_query(daraja, answer)
+        payment = make_payment(user)
+        decision = payment_reconcile(payment)
+        payment.refresh_from_db()
+        assert seen == [payment.checkout_request_id]
+        assert decision.action == "pending" and payment.status == "pending" and payment.check_attempts == 1
+        assert payment.next_check_at > timezone.now() + timedelta(seconds=25)
+
+    def test_a_429_waits_at_least_what_daraja_asked(self, user, daraja, settings):
+        settings.PAYMENTS_RECONCILE_BACKOFF_SECONDS = 5
+        daraja.oauth()
+        daraja.server.expect_request(QUERY).respond_with_response(
+            Response("{}", status=429, headers={"Retry-After": "300"}, content_type="application/json")
+        )
+        payment = make_payment(user)
+        payment_reconcile(payment)
+        payment.refresh_from_db()
+        assert payment.next_check_at > timezone.now() + timedelta(seconds=295)
+
+
+def test_queries_are_spread_under_the_rate_and_the_rest_wait_without_asking(user, daraja, settings):
+    """DARAJA_QUERY_RATE (5 per 60 s by default): the sixth due payment is not queried at all;
+    it waits for the next window without counting an attempt."""
+    settings.DARAJA_QUERY_RATE = "5/60"
+    seen = answer_query(daraja, PENDING_200)
+    payments = [make_payment(user) for _ in range(7)]
+    with time_machine.travel(timezone.now().replace(second=1), tick=False):
+        decisions = [payment_reconcile(p) for p in payments]
+    assert len(seen) == 5
+    waited = [p for p, d in zip(payments, decisions, strict=True) if "not asked" in d.detail]
+    assert len(waited) == 2
+    for payment in waited:
+        payment.refresh_from_db()
+        assert payment.check_attempts == 0 and payment.status == "pending"
+        assert not payment.events.filter(kind="query").exists()
