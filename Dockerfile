@@ -31,4 +31,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 
 # -v 0: Daphne's access log prints raw paths (callback tokens); the app logs a redacted one.
 # No --proxy-headers: the app reads X-Forwarded-For itself, trusting TRUSTED_PROXY_COUNT hops.
-CMD ["daphne", "-v", "0", "-b", "0.0.0.0", "-p", "8000", "project.asgi:application"]
+# backlog=1024: a burst of callbacks queues in the kernel (Twisted defaults to 50).
+CMD ["daphne", "-v", "0", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=1024", "project.asgi:application"]

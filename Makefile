@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Listen backlog: a burst of callbacks waits in the kernel instead of on SYN retransmits
+# (Twisted's default is 50; the kernel caps it at net.core.somaxconn).
+BACKLOG ?= 1024
 
 .PHONY: run test test-fast lint system-test-deps run-scaled bench clean
 
@@ -27,7 +30,7 @@ run: $(VENV)/.installed
 	@echo "  M-Pesa checkout demo: http://$(HOST):$(PORT)/   (log in as demo / demo)"
 	@echo "  Simulator handset:    http://$(HOST):$(PORT)/simulator/   Admin: manage.py createsuperuser"
 	@echo ""
-	PORT=$(PORT) exec $(BIN)/daphne -v 0 -b $(HOST) -p $(PORT) project.asgi:application
+	PORT=$(PORT) exec $(BIN)/daphne -v 0 -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) project.asgi:application
 
 ## Debian packages the tests drive for real (a clean CI machine has neither).
 system-test-deps:

@@ -30,8 +30,8 @@ def test_every_long_running_service_has_a_health_check(name):
 def test_web_runs_daphne_on_the_asgi_app_without_jobs(name):
     web = SERVICES[name]
     assert web["command"][:2] == ["daphne", "-v"] and web["command"][-1] == "project.asgi:application"
-    port = web["command"][web["command"].index("-p") + 1]
-    assert web["expose"] == [port]
+    endpoint = dict(part.split("=") for part in web["command"][web["command"].index("-e") + 1].split(":")[1:])
+    assert web["expose"] == [endpoint["port"]] and int(endpoint["backlog"]) >= 1024
     assert web["environment"]["PAYMENTS_RUN_JOBS_IN_PROCESS"] == "false"
     assert "/readyz" in " ".join(web["healthcheck"]["test"])
 

@@ -250,10 +250,8 @@ class Daphne(Process):
             "daphne",
             "-v",
             "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
+            "-e",
+            f"tcp:port={port}:interface=127.0.0.1:backlog=1024",  # as make run and the Dockerfile
             "project.asgi:application",
         ]
         super().__init__(args, env=env, log_path=log_path)

@@ -54,3 +54,59 @@ def test_streamed_ten_megabytes_without_length_is_413(app):
     )
     assert response.status_code == 413
     assert app.sql("SELECT count(*) FROM payments_callbackrecord")[0][0] == 0
+
+
+def test_a_burst_of_four_hundred_identical_callbacks_is_answered_every_time(app):
+    """400 identical callbacks POSTed at once, each on its own connection, three times over:
+    every one gets Daraja's answer, exactly one is applied, the wallet is credited once. The
+    listen backlog (1024, as `make run` and the Dockerfile start Daphne) keeps the burst in the
+    kernel's accept queue rather than on SYN retransmits."""
+    import asyncio
+    import json
+    import uuid
+
+    from payments.checkout.callback_url import callback_path
+
+    web = app.web(*app.customer())
+
+    async def burst(url: str, body: str) -> list:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+            async def one():
+                try:
+                    response = await client.post(
+                        url, content=body, headers={"Content-Type": "application/json"}
+                    )
+                    return response.status_code, response.json()
+                except httpx.HTTPError as exc:  # a connection closed with no answer lands here
+                    return repr(exc), None
+
+            return await asyncio.gather(*(one() for _ in range(400)))
+
+    credited = []
+    for round_ in range(3):
+        created = web.post_json("/payments/initiate/", {"amount": 7, "phone": "254700990001"}).json()
+        public_id = uuid.UUID(created["payment"]["public_id"])
+        [(checkout_id,)] = app.sql(
+            "SELECT checkout_request_id FROM payments_payment WHERE public_id = ?", public_id.hex
+        )
+        items = [{"Name": "Amount", "Value": 7}, {"Name": "MpesaReceiptNumber", "Value": f"BRST{round_:06d}"}]
+        callback = {"CheckoutRequestID": checkout_id, "ResultCode": 0, "ResultDesc": "ok"}
+        body = json.dumps({"Body": {"stkCallback": {**callback, "CallbackMetadata": {"Item": items}}}})
+        answers = asyncio.run(burst(app.url + callback_path(public_id), body))
+        assert answers == [(200, {"ResultCode": 0, "ResultDesc": "Accepted"})] * 400
+        outcomes = dict(
+            app.sql(
+                "SELECT c.outcome, count(*) FROM payments_callbackrecord c JOIN payments_payment p "
+                "ON p.id = c.payment_id WHERE p.public_id = ? GROUP BY c.outcome",
+                public_id.hex,
+            )
+        )
+        assert outcomes == {"applied": 1, "duplicate": 399}
+        credited += app.sql(
+            "SELECT l.amount FROM payments_ledgerentry l JOIN payments_payment p ON p.id = l.payment_id "
+            "WHERE p.public_id = ?",
+            public_id.hex,
+        )
+    assert credited == [(7,)] * 3
