@@ -17,10 +17,10 @@ STACK_RESET_SQL = [
     "UPDATE payments_payment SET status='pending', version=2, settled_by='', result_code='', "
     "result_desc='', receipt_number=NULL, transaction_date=NULL, paid_phone='', settled_at=NULL, "
     "flagged=0, review_reason='' WHERE status != 'pending'",
-    "DELETE FROM payments_ledgerentry",
+    "DELETE FROM frontend_ledgerentry",
     "DELETE FROM payments_paymentevent",
     "DELETE FROM payments_callbackrecord",
-    "UPDATE payments_wallet SET balance = 0",
+    "UPDATE frontend_wallet SET balance = 0",
 ]
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 

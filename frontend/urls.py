@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.orders, name="orders"),
     path("checkout/<uuid:public_id>/", views.checkout, name="checkout"),
     path("wallet/", views.wallet, name="wallet"),
+    path("bookings/<uuid:public_id>/", views.booking, name="booking"),
     path("history/", views.history, name="history"),
 ]
 

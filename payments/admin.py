@@ -1,5 +1,6 @@
-"""Admin: payments (filters, search, timeline, actions), raw callbacks (read-only), orders,
-wallets. Every action goes through a service; nothing here writes payment state directly."""
+"""Admin: payments (filters, search, timeline, actions) and raw callbacks (read-only). Every
+action goes through a service; nothing here writes payment state directly. (What is paid for
+is the project's own: its payables have their own admin.)"""
 
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from mpesa_plumbing.logs import mask_phone, mask_text
 from . import checkout
 from .checkout.reconcile import payment_reconcile
 from .live.broadcast import broadcast_payment_status
-from .models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
+from .models import CallbackRecord, Payment, PaymentEvent
 from .reporting.delivery_stats import delivery_health, top_codes
 
 
@@ -47,7 +48,7 @@ class PaymentAdmin(admin.ModelAdmin):
         "short_id",
         "created_at",
         "user",
-        "purpose",
+        "payable_kind",
         "amount",
         "masked_phone",
         "status",
@@ -56,7 +57,7 @@ class PaymentAdmin(admin.ModelAdmin):
         "settled_by",
         "flagged",
     )
-    list_filter = ("status", "purpose", "settled_by", "flagged", "created_at")
+    list_filter = ("status", "payable_kind", "settled_by", "flagged", "created_at")
     search_fields = ("=public_id", "checkout_request_id", "receipt_number", "phone", "user__username")
     date_hierarchy = "created_at"
     inlines = (PaymentEventInline, CallbackInline)
@@ -196,27 +197,6 @@ class CallbackRecordAdmin(admin.ModelAdmin):
         for record in queryset:
             copy = checkout.callback_replay(record)
             self.message_user(request, f"Callback {record.pk} replayed as {copy.pk}: {copy.outcome}")
-
-
-@admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ("reference", "user", "description", "amount", "status", "paid_at")
-    list_filter = ("status",)
-    search_fields = ("reference", "user__username", "=public_id")
-    readonly_fields = ("public_id", "status", "paid_by", "paid_at", "created_at")
-
-
-class LedgerInline(ReadOnlyInline):
-    model = LedgerEntry
-    fields = readonly_fields = ("created_at", "amount", "balance_after", "payment")
-
-
-@admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
-    list_display = ("user", "balance", "updated_at")
-    search_fields = ("user__username",)
-    readonly_fields = ("user", "balance", "updated_at")
-    inlines = (LedgerInline,)
 
 
 def _hours(raw: str | None, default: int = 24) -> int:

@@ -1,52 +1,18 @@
-"""What is paid for (Order, Wallet + LedgerEntry), the Payment itself and raw callbacks.
+"""The Payment, its timeline and the raw callbacks. What is paid for is any registered payable
+of the project's (payments/payables.py), referenced generically.
 
 Amounts are integer shillings everywhere. State lives in ``Payment.status`` and only
-``payments/services.py`` changes it, always with a conditional UPDATE that reports who won.
+``payments/checkout/`` changes it, always with a conditional UPDATE that reports who won.
 """
 
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
-
-
-class Wallet(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    balance = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_gte_0")]
-
-    def __str__(self) -> str:
-        return f"Wallet of {self.user} (KES {self.balance})"
-
-
-class Order(models.Model):
-    class Status(models.TextChoices):
-        UNPAID = "unpaid", "Unpaid"
-        PAID = "paid", "Paid"
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
-    reference = models.CharField(max_length=12, unique=True)
-    description = models.CharField(max_length=200)
-    amount = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNPAID)
-    paid_by = models.OneToOneField(
-        "Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    paid_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="order_amount_gte_1")]
-
-    def __str__(self) -> str:
-        return f"{self.reference} {self.description} (KES {self.amount})"
 
 
 class Payment(models.Model):
@@ -61,10 +27,6 @@ class Payment(models.Model):
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected by Daraja"
         NEEDS_REVIEW = "needs_review", "Needs review"
-
-    class Purpose(models.TextChoices):
-        ORDER = "order", "Order"
-        DEPOSIT = "deposit", "Wallet deposit"
 
     class Source(models.TextChoices):
         PUSH = "push", "STK push response"
@@ -88,11 +50,14 @@ class Payment(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
-    wallet = models.ForeignKey(
-        Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
-    )
+    # What is paid for: a registered payable (payments/payables.py), by content type and pk.
+    payable_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    payable_id = models.CharField(max_length=64)
+    payable = GenericForeignKey("payable_type", "payable_id")
+    payable_kind = models.CharField(max_length=32, help_text="The payable's registered kind")
+    # One live prompt at a time for this payable (an order, a fee); not for a wallet, which
+    # several phones may top up at once (payables.Payable.payable_one_prompt_at_a_time).
+    payable_exclusive = models.BooleanField(default=True)
     phone = models.CharField(max_length=12, help_text="Normalised 2547XXXXXXXX / 2541XXXXXXXX")
     amount = models.PositiveIntegerField()
     account_reference = models.CharField(max_length=12)
@@ -135,6 +100,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["payable_type", "payable_id"], name="payment_payable")]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
@@ -147,9 +113,9 @@ class Payment(models.Model):
                 name="payment_one_live_prompt_per_phone",
             ),
             models.UniqueConstraint(
-                fields=["order"],
-                condition=Q(status__in=["initiating", "pending", "unknown"]),
-                name="payment_one_live_prompt_per_order",
+                fields=["payable_type", "payable_id"],
+                condition=Q(status__in=["initiating", "pending", "unknown"], payable_exclusive=True),
+                name="payment_one_live_prompt_per_payable",
             ),
             models.CheckConstraint(condition=Q(amount__gte=1), name="payment_amount_gte_1"),
             # Receipts are unique in one spelling (daraja.payloads.normalize_receipt): the same
@@ -158,36 +124,14 @@ class Payment(models.Model):
                 condition=Q(receipt_number__isnull=True) | Q(receipt_number=Upper("receipt_number")),
                 name="payment_receipt_upper_case",
             ),
-            models.CheckConstraint(
-                condition=(Q(purpose="order", order__isnull=False, wallet__isnull=True))
-                | Q(purpose="deposit", wallet__isnull=False, order__isnull=True),
-                name="payment_pays_for_one_thing",
-            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id.hex[:10]} {self.purpose} KES {self.amount} {self.status}"
+        return f"{self.public_id.hex[:10]} {self.payable_kind} KES {self.amount} {self.status}"
 
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL_STATUSES
-
-
-class LedgerEntry(models.Model):
-    """A wallet credit. At most one per payment, enforced by the database."""
-
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="ledger_entry")
-    amount = models.BigIntegerField()
-    balance_after = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_gt_0")]
-
-    def __str__(self) -> str:
-        return f"+{self.amount} to wallet {self.wallet_id} (payment {self.payment_id})"
 
 
 class CallbackRecord(models.Model):

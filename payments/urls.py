@@ -14,4 +14,5 @@ urlpatterns = [
     path("", views.payment_history, name="history"),
     path("initiate/", views.initiate, name="initiate"),
     path("<uuid:public_id>/", views.payment_status, name="status"),
+    path("<uuid:public_id>/ticket/", views.payment_ticket, name="ticket"),
 ]

@@ -127,8 +127,18 @@ PAYMENTS_MAX_BODY_BYTES = env.int("PAYMENTS_MAX_BODY_BYTES", default=32_768)
 PAYMENTS_RATE_LIMIT_PER_PHONE = env.str("PAYMENTS_RATE_LIMIT_PER_PHONE", default="5/m")
 PAYMENTS_RATE_LIMIT_PER_USER = env.str("PAYMENTS_RATE_LIMIT_PER_USER", default="10/m")
 PAYMENTS_WS_MAX_PER_USER = env.int("PAYMENTS_WS_MAX_PER_USER", default=5)
-# Origins (scheme://host[:port]) besides the socket's own that may open WebSockets.
-PAYMENTS_WS_ALLOWED_ORIGINS = env.list("PAYMENTS_WS_ALLOWED_ORIGINS", default=[])
+# Front ends on other origins (scheme://host[:port]): they call the JSON API with a token
+# (CORS, django-cors-headers) and open sockets with a ticket. Empty: same-origin pages only.
+PAYMENTS_FRONTEND_ORIGINS = env.list("PAYMENTS_FRONTEND_ORIGINS", default=[])
+# Origins besides the socket's own that may open WebSockets (default: the front ends above).
+PAYMENTS_WS_ALLOWED_ORIGINS = env.list("PAYMENTS_WS_ALLOWED_ORIGINS", default=PAYMENTS_FRONTEND_ORIGINS)
+PAYMENTS_WS_TICKET_SECONDS = env.int("PAYMENTS_WS_TICKET_SECONDS", default=30)
+CORS_ALLOWED_ORIGINS = PAYMENTS_FRONTEND_ORIGINS
+CORS_URLS_REGEX = r"^/payments/(?!callbacks/).*$"  # the JSON API only; never callbacks or pages
+CORS_ALLOW_CREDENTIALS = False  # other origins authenticate with a token, not the session cookie
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "idempotency-key")
+CORS_EXPOSE_HEADERS = ("idempotent-replayed", "retry-after")
+REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": [], "DEFAULT_PERMISSION_CLASSES": []}
 PAYMENTS_WS_MAX_MESSAGES = env.int("PAYMENTS_WS_MAX_MESSAGES", default=20)
 PAYMENTS_WS_RATE_WINDOW_SECONDS = env.float("PAYMENTS_WS_RATE_WINDOW_SECONDS", default=10.0)
 PAYMENTS_HISTORY_PAGE_SIZE = env.int("PAYMENTS_HISTORY_PAGE_SIZE", default=20)
@@ -177,6 +187,9 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
     "payments",
     "frontend",
 ]
@@ -188,6 +201,7 @@ MIDDLEWARE = [
     # run without a sync hop.
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -5,9 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from frontend.models import Order, Wallet
 from mpesa_plumbing.db import close_db_threads
 from payments.daraja.config import daraja_get_config
-from payments.models import Order, Wallet
 
 pytest_plugins = ["tests.helpers.fake_daraja"]
 
@@ -64,6 +64,14 @@ def door():
     from tests.helpers.asgi import CallbackDoor
 
     return CallbackDoor()
+
+
+@pytest.fixture
+def deposit(user):
+    """``deposit(amount, phone)``: the initiate body for a deposit into ``user``'s wallet."""
+    from tests.factories import deposit_body
+
+    return lambda amount, phone, **extra: {**deposit_body(user, amount, phone), **extra}
 
 
 @pytest.fixture

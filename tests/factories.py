@@ -4,9 +4,10 @@ import itertools
 import json
 from decimal import Decimal
 
+from frontend.models import Order, Wallet
 from payments import checkout
 from payments.daraja.payloads import StkPushAccepted, StkResult, parse_stk_callback
-from payments.models import Order, Payment
+from payments.models import Payment
 
 _seq = itertools.count(1)
 
@@ -24,17 +25,31 @@ def make_payment(
     pushed: bool = True,
     key: str | None = None,
 ) -> Payment:
-    """A payment as ``payment_initiate`` leaves it after Daraja accepted the push."""
+    """A payment as ``payment_initiate`` leaves it after Daraja accepted the push: for
+    ``order``, or else a deposit of ``amount`` into the user's wallet."""
     payment, _ = checkout.payment_create(
         user=user,
         phone=phone or next_phone(),
-        order=order,
+        payable=order or wallet_of(user),
         amount=None if order else amount,
         idempotency_key=key,
     )
     if pushed:
         payment = checkout.payment_mark_pushed(payment, accepted_for(payment))
     return payment
+
+
+def wallet_of(user) -> Wallet:
+    return Wallet.objects.get_or_create(user=user)[0]
+
+
+def deposit_body(user, amount, phone) -> dict:
+    """The initiate body for a deposit into ``user``'s wallet (what the wallet page sends)."""
+    return {"payable": "wallet", "id": str(wallet_of(user).public_id), "amount": amount, "phone": phone}
+
+
+def order_body(order: Order, phone) -> dict:
+    return {"payable": "order", "id": str(order.public_id), "phone": phone}
 
 
 def accepted_for(payment: Payment) -> StkPushAccepted:

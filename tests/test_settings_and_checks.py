@@ -99,16 +99,18 @@ def _walk(patterns, namespace=""):
             yield namespace, entry
 
 
-def test_no_django_view_is_csrf_exempt(client):
-    """S16. Daraja's callbacks have their own door ahead of Django (payments/http/callback.py),
-    so no Django view needs an exemption. The simulator (a Daraja double, off in production,
-    answering Daraja-style clients that send no CSRF token) is outside the product."""
-    exempt = [
+def test_only_the_json_api_skips_the_csrf_middleware(client):
+    """S16. Daraja's callbacks have their own door ahead of Django (payments/http/callback.py).
+    The JSON API skips the middleware only so token requests (no cookie) can be served; a
+    session request is CSRF-checked by the view itself (payments/http/auth.py; tested in
+    tests/payments/http/test_initiate.py::test_csrf_is_required). The simulator (a Daraja
+    double, off in production) is outside the product."""
+    exempt = sorted(
         (ns, p.name)
         for ns, p in _walk(get_resolver().url_patterns)
         if ns != "simulator" and getattr(p.callback, "csrf_exempt", False)
-    ]
-    assert exempt == []
+    )
+    assert exempt == [("payments", n) for n in ("history", "initiate", "status", "ticket")]
     path = "/payments/callbacks/" + "0" * 32 + "/" + "0" * 32 + "/"
     assert client.post(path).status_code == 404  # Django itself has nothing at that path
 

@@ -64,7 +64,7 @@ def test_socket_on_a_hears_the_callback_that_landed_on_b(topo):
     customer = WebClient(a.url).login(*CUSTOMER)
     latencies = []
     for i in range(5):
-        response = customer.post_json("/payments/initiate/", {"amount": 10, "phone": f"2547300000{i:02d}"})
+        response = customer.deposit(10, f"2547300000{i:02d}")
         assert response.status_code == 201, response.text
         body = response.json()
         with socket_on(a.url, customer, body["ws_url"]) as ws:
@@ -89,16 +89,18 @@ def test_socket_on_a_hears_the_callback_that_landed_on_b(topo):
 def test_two_hundred_concurrent_payments_settle_once_with_one_token(topo):
     a, b = topo.webs
     httpx.post(f"{a.url}/simulator/control/reset/").raise_for_status()
-    sql_before = sql(topo, "SELECT coalesce(sum(amount), 0) FROM payments_ledgerentry")[0][0]
+    sql_before = sql(topo, "SELECT coalesce(sum(amount), 0) FROM frontend_ledgerentry")[0][0]
     customer = WebClient(a.url).login(*CUSTOMER)
     cookies, csrf = customer.http.cookies, customer.csrf
+    customer.deposit(10, "not-a-phone")  # a 400 that only looks the wallet up
+    wallet = customer.wallet_id
 
     async def start(i: int, gate: asyncio.Semaphore) -> str:
         base = (a, b)[i % 2].url  # spread over both processes
         async with gate, httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as http:
             response = await http.post(
                 "/payments/initiate/",
-                json={"amount": 10, "phone": f"254731{i:06d}"},
+                json={"payable": "wallet", "id": wallet, "amount": 10, "phone": f"254731{i:06d}"},
                 headers={"X-CSRFToken": csrf},
             )
             assert response.status_code == 201, response.text
@@ -120,13 +122,13 @@ def test_two_hundred_concurrent_payments_settle_once_with_one_token(topo):
     wait_until(settled, timeout=120, interval=0.5, message="200 payments to settle")
     [(credits, total, payments)] = sql(
         topo,
-        "SELECT count(*), sum(l.amount), count(DISTINCT l.payment_id) FROM payments_ledgerentry l "
+        "SELECT count(*), sum(l.amount), count(DISTINCT l.payment_id) FROM frontend_ledgerentry l "
         "JOIN payments_payment p ON p.id = l.payment_id WHERE p.phone LIKE '254731%%'",
     )
     assert (credits, total, payments) == (200, 2000, 200)
     [(balance,)] = sql(
         topo,
-        "SELECT w.balance FROM payments_wallet w JOIN auth_user u ON u.id = w.user_id WHERE u.username = %s",
+        "SELECT w.balance FROM frontend_wallet w JOIN auth_user u ON u.id = w.user_id WHERE u.username = %s",
         CUSTOMER[0],
     )
     assert balance == sql_before + 2000
@@ -144,7 +146,7 @@ def test_killed_process_socket_reconnects_to_the_other_and_gets_the_snapshot(top
     customer = WebClient(a.url).login(*CUSTOMER)
     script = {"phone": "254732000001", "result_code": 0, "delay": 60}
     httpx.post(f"{a.url}/simulator/control/scripts/", json=script).raise_for_status()
-    response = customer.post_json("/payments/initiate/", {"amount": 10, "phone": "0732000001"})
+    response = customer.deposit(10, "0732000001")
     body = response.json()
     with socket_on(a.url, customer, body["ws_url"]) as ws:
         frames_until(ws, "pending")

@@ -1,9 +1,9 @@
 """The only writers of payment state. Every transition is a conditional UPDATE that reports
-who won; effects (ledger credit, order paid) happen in the winner's transaction; pushes to
-browsers happen after commit.
+who won; the payable's effect (``payable_paid``: a ledger credit, an order marked paid, a fee
+held) happens in the winner's transaction; pushes to browsers and signals happen after commit.
 
-Lock order, whenever several rows are written in one transaction: payment → order/wallet →
-ledger entry.
+Lock order, whenever several rows are written in one transaction: payment → payable → the
+payable's own rows (ledger entry, escrow event).
 """
 
 from .callbacks import callback_process, callback_receive, callback_replay, callback_store
@@ -11,7 +11,7 @@ from .initiate import (
     IdempotencyConflict,
     InitiateResult,
     InitiationRefused,
-    OrderAlreadyPaid,
+    PayableSettled,
     PromptInProgress,
     SubscriberLocked,
     payment_create,
@@ -32,7 +32,7 @@ __all__ = [
     "IdempotencyConflict",
     "InitiateResult",
     "InitiationRefused",
-    "OrderAlreadyPaid",
+    "PayableSettled",
     "PromptInProgress",
     "SubscriberLocked",
     "payment_apply_result",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -16,7 +17,8 @@ from mpesa_plumbing.logs import mask_phone
 from ..daraja.client import PATH_STK_PUSH, DarajaClient
 from ..daraja.errors import DarajaError
 from ..daraja.payloads import StkPushAccepted
-from ..models import Order, Payment, PaymentEvent, Wallet
+from ..models import Payment, PaymentEvent
+from ..payables import kind_of
 from .callback_url import callback_url, redact_callback_tokens
 from .inputs import sanitize_account_reference, sanitize_transaction_desc
 from .transitions import payment_transition, payments_expire_overdue
@@ -47,8 +49,10 @@ class PromptInProgress(InitiationRefused):
     field = "phone"
 
 
-class OrderAlreadyPaid(InitiationRefused):
-    field = "order"
+class PayableSettled(InitiationRefused):
+    """The payable is already paid (``payable_is_settled``)."""
+
+    field = "id"
 
 
 class SubscriberLocked(InitiationRefused):
@@ -79,23 +83,25 @@ def payment_create(
     *,
     user,
     phone: str,
-    order: Order | None = None,
+    payable,
     amount: int | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Payment, bool]:
-    """Save the payment (status ``initiating``) and commit, before any call to Daraja.
+    """Save the payment of ``payable`` (status ``initiating``) and commit, before any call to
+    Daraja. The amount is always the payable's (``payable_amount``; ``amount`` only for a
+    payable whose customer chooses it).
 
     Returns (payment, created). The same Idempotency-Key with the same request returns the
     first payment; with a different request it raises IdempotencyConflict. One live prompt
-    per phone and per order is enforced by the database (PromptInProgress).
+    per phone and per payable is enforced by the database (PromptInProgress).
     """
-    purpose = Payment.Purpose.ORDER if order else Payment.Purpose.DEPOSIT
-    amount = order.amount if order else amount
-    fingerprint = _fingerprint(purpose=purpose, order=order and order.pk, phone=phone, amount=amount)
+    charge = payable.payable_amount(amount)  # PayableError: the caller answers a field error
+    kind, payable_type = kind_of(payable), ContentType.objects.get_for_model(payable)
+    fingerprint = _fingerprint(payable=kind, id=payable.pk, phone=phone, amount=charge)
     if idempotency_key and (existing := _replay(user, idempotency_key, fingerprint)):
         return existing, False
-    if order and order.status == Order.Status.PAID:
-        raise OrderAlreadyPaid("This order is already paid.")
+    if payable.payable_is_settled():
+        raise PayableSettled("This is already paid.")
     payments_expire_overdue(phone=phone)
     lock_window = timezone.now() - timedelta(seconds=settings.PAYMENTS_SUBSCRIBER_LOCK_SECONDS)
     if Payment.objects.filter(
@@ -106,21 +112,18 @@ def payment_create(
             "An M-Pesa prompt is already open on this phone. Wait a minute and try again.",
             retry_after=settings.PAYMENTS_SUBSCRIBER_LOCK_SECONDS,
         )
-    wallet = None if order else Wallet.objects.get_or_create(user=user)[0]
-    reference = order.reference if order else f"DEP{user.pk}"
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
                 user=user,
-                purpose=purpose,
-                order=order,
-                wallet=wallet,
+                payable_type=payable_type,
+                payable_id=str(payable.pk),
+                payable_kind=kind,
+                payable_exclusive=payable.payable_one_prompt_at_a_time,
                 phone=phone,
-                amount=amount,
-                account_reference=sanitize_account_reference(reference),
-                transaction_desc=sanitize_transaction_desc(
-                    f"Order {order.reference}" if order else "Wallet top-up"
-                ),
+                amount=charge,
+                account_reference=sanitize_account_reference(payable.payable_reference()),
+                transaction_desc=sanitize_transaction_desc(payable.payable_description()),
                 idempotency_key=idempotency_key or None,
                 request_fingerprint=fingerprint,
                 expires_at=timezone.now() + timedelta(seconds=settings.PAYMENTS_EXPIRE_AFTER_SECONDS),
@@ -137,10 +140,10 @@ def payment_create(
                 "A payment prompt is already in progress on this phone. Complete or cancel it first.",
                 payment=live.filter(phone=phone).first(),
             ) from None
-        if order and live.filter(order=order).exists():
+        same = live.filter(payable_type=payable_type, payable_id=str(payable.pk))
+        if same.exists():
             raise PromptInProgress(
-                "A payment for this order is already in progress.",
-                payment=live.filter(order=order).first(),
+                "A payment for this is already in progress.", payment=same.first()
             ) from None
         raise
     return payment, True
@@ -234,14 +237,19 @@ async def payment_initiate(
     *,
     user,
     phone: str,
-    order: Order | None = None,
+    payable,
     amount: int | None = None,
     idempotency_key: str | None = None,
 ) -> InitiateResult:
     """Create (committed), push, record. Never pushes twice for one payment; a replayed
     Idempotency-Key returns the first payment without touching Daraja."""
     payment, created = await in_db(
-        payment_create, user=user, phone=phone, order=order, amount=amount, idempotency_key=idempotency_key
+        payment_create,
+        user=user,
+        phone=phone,
+        payable=payable,
+        amount=amount,
+        idempotency_key=idempotency_key,
     )
     if not created:
         return InitiateResult(payment=payment, created=False)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,7 +21,8 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..daraja.payloads import StkResult
 from ..live.broadcast import broadcast_after_commit
-from ..models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
+from ..models import CallbackRecord, Payment, PaymentEvent
+from ..payables import PayableRefused, payable_for_update
 from ..results import status_for_result_code
 from .transitions import payment_transition
 
@@ -71,38 +72,51 @@ def _flag(payment: Payment, reason: str, source: str) -> None:
     )
 
 
-def _credit_wallet(wallet_id: int, amount: int, now) -> int:
-    """``balance += amount`` in one statement that also returns the new balance (UPDATE ...
-    RETURNING: SQLite >= 3.35 and PostgreSQL; the ORM's update() cannot return values)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Wallet._meta.db_table} SET balance = balance + %s, updated_at = %s "
-            "WHERE id = %s RETURNING balance",
-            [amount, connection.ops.adapt_datetimefield_value(now), wallet_id],
-        )
-        return int(cursor.fetchone()[0])
+def _payable_changed(payment: Payment) -> str | None:
+    """Why the payable can no longer take this payment as charged: gone, or (for a fixed
+    amount) its amount changed since the prompt. The payable is locked for the settlement
+    (lock order: payment, then payable)."""
+    payable = payable_for_update(payment)
+    if payable is None:
+        return "its payable no longer exists"
+    if not payable.payable_open_amount and payable.payable_amount() != payment.amount:
+        return f"the payable's amount changed since the prompt (KES {payment.amount} charged)"
+    return None
 
 
 def _release(payment: Payment, source: str) -> None:
-    """The paid payment's effect, in the winner's transaction: credit or mark the order."""
-    now = timezone.now()
-    if payment.purpose == Payment.Purpose.DEPOSIT:
-        balance = _credit_wallet(payment.wallet_id, payment.amount, now)
-        # OneToOne on payment: a second credit for the same payment is impossible (IntegrityError).
-        LedgerEntry.objects.create(
-            wallet_id=payment.wallet_id, payment=payment, amount=payment.amount, balance_after=balance
-        )
+    """The paid payment's effect, in the winner's transaction: the payable's ``payable_paid``
+    (a ledger credit, an order marked paid, a fee held in escrow). A refusal keeps the payment
+    paid (money moved) and flags it for a person."""
+    payable = payable_for_update(payment)
+    if payable is None:
+        _flag(payment, "its payable no longer exists: refund or reconcile", source)
         return
-    marked = Order.objects.filter(pk=payment.order_id, paid_by__isnull=True).update(
-        status=Order.Status.PAID, paid_by=payment, paid_at=now
-    )
-    if not marked:
-        _flag(payment, "order was already paid by another payment: refund this one", source)
+    try:
+        with transaction.atomic():  # a savepoint: a refused effect leaves the settlement whole
+            payable.payable_paid(payment)
+    except PayableRefused as exc:
+        _flag(payment, str(exc), source)
 
 
 def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: str | None) -> Applied:
+    changed = _payable_changed(payment) if payment.status != S.PAID else None
+    if changed and source != Payment.Source.CALLBACK and payment.status in Payment.OPEN_STATUSES:
+        won = payment_transition(
+            payment,
+            allowed_from=Payment.OPEN_STATUSES,
+            to=S.NEEDS_REVIEW,
+            source=source,
+            detail={"reason": changed},
+            result_code=result.result_code,
+            result_desc=result.result_desc,
+            review_reason=changed[:255],
+            settled_by=source,
+            settled_at=timezone.now(),
+        )
+        return Applied(O.REVIEW if won else O.DUPLICATE, changed, payment)
     if source == Payment.Source.CALLBACK:
-        problems = _success_problems(payment, result, shortcode)
+        problems = _success_problems(payment, result, shortcode) + ([changed] if changed else [])
         if problems:
             reason = "; ".join(problems)
             if payment.status == S.PAID:

@@ -14,6 +14,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..live.broadcast import broadcast_after_commit
 from ..models import Payment, PaymentEvent
+from ..signals import signal_after_commit
 
 logger = logging.getLogger("payments")
 S = Payment.Status
@@ -55,6 +56,7 @@ def payment_transition(
                 detail=detail or {},
             )
             broadcast_after_commit(payment.pk)
+            signal_after_commit(payment.pk, to)
             logger.info(
                 "payment %s -> %s",
                 current,

@@ -84,8 +84,8 @@ def query_not_yet(response: httpx.Response, data: Any) -> str | None:
         return None
     code, message = str(data["errorCode"]), str(data.get("errorMessage") or "")
     lowered = message.lower()
-    if code == GENERIC_500 and ("being processed" in lowered or "does not exist" in lowered):
-        return message
+    if code == GENERIC_500 and ("being processed" in lowered or "transaction does not exist" in lowered):
+        return message  # ("Merchant does not exist" is a refusal, not a "not yet")
     if code == "400.002.02" and "invalid checkoutrequestid" in lowered:
         return message
     return None

@@ -1,24 +1,26 @@
-"""Thin HTTP views: parse, call one service, answer JSON.
+"""The JSON API: parse, call one service, answer JSON. Session (same-origin pages) or API token
+(front ends on other origins, mobile apps) — see auth.py; CORS for configured origins only.
 
 Errors are ``{"error": <sentence>, "fields": {<field>: <sentence>}}`` with the right 4xx.
-No view here is CSRF-exempt (Daraja's callbacks have their own door: callback.py).
 """
 
 import logging
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import get_user
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 from mpesa_plumbing.db import in_db
 
 from .. import checkout, selectors
 from ..checkout.inputs import InvalidInput, normalize_phone, parse_amount
 from ..live.broadcast import payment_status_payload
+from ..live.tickets import ticket_issue
 from ..models import Payment
+from ..payables import PayableError, lookup
+from .auth import request_user
 from .body import json_error, read_json
 from .ratelimits import initiation_retry_after
 
@@ -34,39 +36,51 @@ def payment_links(payment) -> dict[str, str]:
     return {
         "ws_url": f"/ws/payments/{payment.public_id}/",
         "status_url": reverse("payments:status", kwargs={"public_id": payment.public_id}),
+        "ticket_url": reverse("payments:ticket", kwargs={"public_id": payment.public_id}),
     }
 
 
 def _validate_initiate(data: dict, user) -> tuple[dict, dict]:
-    """Returns (clean, field_errors)."""
+    """Returns (clean, field_errors): the phone, the payable this user may pay, the amount."""
     errors: dict[str, str] = {}
     clean: dict = {}
     try:
         clean["phone"] = normalize_phone(data.get("phone"))
     except InvalidInput as exc:
         errors[exc.field] = exc.message
-    if data.get("order") is not None:
-        if "amount" in data:
-            errors["amount"] = "Do not send an amount with an order: the order decides it."
-        order = selectors.order_get_for_user(user=user, public_id=str(data["order"]))
-        if order is None:
-            errors["order"] = "Unknown order."
-        clean["order"] = order
-    else:
+    requested = None
+    if data.get("amount") is not None:
         try:
-            clean["amount"] = parse_amount(data.get("amount"))
+            requested = parse_amount(data.get("amount"))
         except InvalidInput as exc:
             errors[exc.field] = exc.message
+    try:
+        payable = lookup(data.get("payable"), data.get("id"), user=user)
+        payable.payable_amount(requested)  # the payable decides what may be charged
+        clean.update(payable=payable, amount=requested)
+    except PayableError as exc:
+        errors.setdefault(exc.field, exc.message)
+        if exc.status == 404:
+            clean["not_found"] = True
     return clean, errors
 
 
+async def _caller(request: HttpRequest):
+    user, refused = await in_db(request_user, request)
+    if refused is None and not user.is_authenticated:
+        refused = json_error(401, "Log in first.")
+    return user, refused
+
+
+@csrf_exempt  # token requests carry no cookie; session requests are CSRF-checked in request_user
 async def initiate(request: HttpRequest) -> JsonResponse:
-    """POST /payments/initiate/ {"order": <id>} or {"amount": <int>}, plus "phone"."""
+    """POST /payments/initiate/ {"payable": <kind>, "id": <its public id>, "phone": …,
+    "amount"?: <only for a payable whose customer chooses the amount>}."""
     if request.method != "POST":
         return json_error(405, "Use POST.")
-    user = await in_db(get_user, request)
-    if not user.is_authenticated:
-        return json_error(401, "Log in first.")
+    user, refused = await _caller(request)
+    if refused is not None:
+        return refused
     data = read_json(request)
     if isinstance(data, JsonResponse):
         return data
@@ -77,7 +91,7 @@ async def initiate(request: HttpRequest) -> JsonResponse:
         )
     clean, errors = await in_db(_validate_initiate, data, user)
     if errors:
-        status = 404 if set(errors) == {"order"} else 400
+        status = 404 if clean.pop("not_found", False) and set(errors) <= {"id", "payable"} else 400
         return json_error(status, "Please correct the highlighted fields.", errors)
     retry_after = await in_db(
         initiation_retry_after, request=request, user=user, phone=clean["phone"], key=key
@@ -109,25 +123,60 @@ async def initiate(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=202 if payment.status == Payment.Status.UNKNOWN else 201)
 
 
-@require_GET
-def payment_status(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
-    """GET /payments/<id>/: the owner's (or staff's) view; 404 for everyone else."""
-    payment = selectors.payment_get_for_user(user=request.user, public_id=public_id)
+def _status(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    user, refused = request_user(request)
+    payment = None if refused else selectors.payment_get_for_user(user=user, public_id=public_id)
+    if refused is not None:
+        return refused
     if payment is None:
         return json_error(404, "Payment not found.")
     return JsonResponse({"payment": payment_status_payload(payment), **payment_links(payment)})
 
 
-@require_GET
-def payment_history(request: HttpRequest) -> JsonResponse:
-    """GET /payments/?status=<status>&page=<n>: the user's payments, newest first."""
-    if not request.user.is_authenticated:
+@csrf_exempt
+async def payment_status(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    """GET /payments/<id>/: the owner's (or staff's) view; 404 for everyone else."""
+    if request.method not in ("GET", "HEAD"):
+        return json_error(405, "Use GET.")
+    return await in_db(_status, request, public_id)
+
+
+def _ticket(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    user, refused = request_user(request)
+    if refused is not None:
+        return refused
+    payment = selectors.payment_get_for_user(user=user, public_id=public_id)
+    if payment is None:
+        return json_error(404, "Payment not found.")
+    return JsonResponse(
+        {
+            "ticket": ticket_issue(payment=payment, user=user),
+            "expires_in": settings.PAYMENTS_WS_TICKET_SECONDS,
+        },
+        status=201,
+    )
+
+
+@csrf_exempt
+async def payment_ticket(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    """POST /payments/<id>/ticket/: a single-use, short-lived ticket for this payment's socket
+    (``<ws_url>?ticket=…``), for callers without a session cookie."""
+    if request.method != "POST":
+        return json_error(405, "Use POST.")
+    return await in_db(_ticket, request, public_id)
+
+
+def _history(request: HttpRequest) -> JsonResponse:
+    user, refused = request_user(request)
+    if refused is not None:
+        return refused
+    if not user.is_authenticated:
         return json_error(401, "Log in first.")
     status = request.GET.get("status") or None
     if status and status not in Payment.Status.values:
         return json_error(400, "Unknown status filter.", {"status": "Unknown status."})
     page = selectors.payments_page_for_user(
-        user=request.user,
+        user=user,
         status=status,
         page=request.GET.get("page", 1),
         per_page=settings.PAYMENTS_HISTORY_PAGE_SIZE,
@@ -140,3 +189,11 @@ def payment_history(request: HttpRequest) -> JsonResponse:
             "count": page.paginator.count,
         }
     )
+
+
+@csrf_exempt
+async def payment_history(request: HttpRequest) -> JsonResponse:
+    """GET /payments/?status=<status>&page=<n>: the user's payments, newest first."""
+    if request.method not in ("GET", "HEAD"):
+        return json_error(405, "Use GET.")
+    return await in_db(_history, request)

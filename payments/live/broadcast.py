@@ -22,6 +22,7 @@ from django.db import transaction
 from mpesa_plumbing.logs import mask_phone
 
 from ..models import Payment, PaymentEvent
+from ..money import format_kes
 from ..results import customer_message
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,14 @@ def payment_group_name(public_id: uuid.UUID) -> str:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def _payable(payment: Payment) -> dict[str, Any]:
+    """What is paid for: its kind, the reference shown on the phone, and what the payable says
+    of itself (``payable_summary``: a balance, an escrow state…), JSON primitives only."""
+    payable = payment.payable
+    summary = payable.payable_summary() if payable is not None else {}
+    return {"kind": payment.payable_kind, "reference": payment.account_reference, **summary}
 
 
 def payment_status_payload(payment: Payment) -> dict[str, Any]:
@@ -57,17 +66,14 @@ def payment_status_payload(payment: Payment) -> dict[str, Any]:
         "retry": msg.retry,
         "receipt": payment.receipt_number or None,
         "amount": int(payment.amount),
+        "amount_display": format_kes(payment.amount),
         "phone_masked": mask_phone(payment.phone),
-        "purpose": payment.purpose,
-        "order_reference": payment.order.reference if payment.order_id else None,
-        "wallet_balance": None,
+        "payable": _payable(payment),
         "created_at": _iso(payment.created_at),
         "updated_at": _iso(payment.updated_at),
         "pin_deadline": _iso(pin_deadline),
         "version": int(payment.version),
     }
-    if payment.wallet_id:
-        payload["wallet_balance"] = int(payment.wallet.balance)
     return payload
 
 
@@ -80,7 +86,7 @@ def broadcast_payment_status(*, payment_id: int) -> bool:
     raises: the database is the truth and a missed frame is repaired by the next
     connect/resync (snapshot)."""
     try:
-        payment = Payment.objects.select_related("order", "wallet").get(pk=payment_id)
+        payment = Payment.objects.get(pk=payment_id)
         layer = get_channel_layer()
         async_to_sync(layer.group_send)(payment_group_name(payment.public_id), status_event(payment))
     except Exception as exc:  # Redis (or the database) may be down: the payment is settled anyway

@@ -1,11 +1,13 @@
 """``ws/payments/<public_id>/``: one payment's live status, for its owner (or staff).
 
+Who: the session (same-origin pages), or ``?ticket=`` — a single-use, short-lived ticket from
+``POST /payments/<id>/ticket/`` (live/tickets.py) for front ends without our cookie.
 Connect: authenticate → per-user limit → ``group_add`` → one database read that both
 authorises (owner or staff) and is the snapshot → accept → snapshot frame. Joining before
 reading closes the gap in which a callback could commit unseen (a refused socket leaves the
 group again at once); frames carry ``version`` so the page drops anything older than what it
-shows. Database work runs on the long-lived database threads (payments/dbthread.py): no
-connection is opened per handshake.
+shows. Database work goes through the database bridge (mpesa_plumbing/db.py): no connection
+is opened per handshake.
 
 Refusals happen before accept (the handshake is rejected with HTTP 403): anonymous, not
 the owner, unknown payment, too many sockets for this user, channel layer unreachable.
@@ -20,6 +22,7 @@ snapshot. Anything else gets ``{"type": "error"}`` and changes nothing.
 import logging
 import time
 from collections import defaultdict, deque
+from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware, CookieMiddleware, SessionMiddleware
 from channels.auth import get_user as channels_get_user
@@ -33,6 +36,7 @@ from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..selectors import payment_get_for_user
 from .broadcast import EVENT_TYPE, payment_group_name, payment_status_payload
+from .tickets import ticket_redeem
 
 logger = logging.getLogger("payments.ws")
 
@@ -84,6 +88,9 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         if user is None or not user.is_authenticated:
+            ticket = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("ticket")
+            user = await in_db(ticket_redeem, ticket[0], public_id=public_id) if ticket else None
+        if user is None or not user.is_authenticated:
             return await self.close()
         sockets = self.open_by_user[user.pk]
         if len(sockets) >= settings.PAYMENTS_WS_MAX_PER_USER:
@@ -99,7 +106,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
             await self.channel_layer.group_discard(group, self.channel_name)
             return await self.close()
-        self.group, self.user_id = group, user.pk
+        self.group, self.user_id, self.viewer = group, user.pk, user
         sockets.add(self.channel_name)
         self.recent: deque[float] = deque()
         await self.accept()
@@ -128,7 +135,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "resync":
-            await self.send_snapshot(self.scope["user"], self.scope["url_route"]["kwargs"]["public_id"])
+            await self.send_snapshot(self.viewer, self.scope["url_route"]["kwargs"]["public_id"])
         else:
             await self.send_json({"type": "error", "error": "Only ping and resync are accepted."})
 

@@ -82,7 +82,7 @@ def payment_summary(payment: Payment) -> dict[str, Any]:
         "status": payment.status,
         "amount": payment.amount,
         "phone": mask_phone(payment.phone),
-        "purpose": payment.purpose,
+        "payable": payment.payable_kind,
         "checkout_request_id": payment.checkout_request_id,
         "result_code": payment.result_code or None,
         "receipt": payment.receipt_number,

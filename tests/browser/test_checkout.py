@@ -105,7 +105,7 @@ def test_client_side_validation_sends_nothing(page, app):
     requests = []
     page.on("request", lambda r: requests.append(r.url) if "/payments/initiate/" in r.url else None)
     pay(page, "12345")
-    expect(page.locator("#phone-error")).to_contain_text("Enter a Kenyan M-Pesa number")
+    expect(page.locator("[data-error-for=phone]")).to_contain_text("Enter a Kenyan M-Pesa number")
     expect(page.get_by_label("M-Pesa phone number")).to_have_attribute("aria-invalid", "true")
     assert requests == []
 
@@ -127,18 +127,18 @@ def test_deposit_updates_the_balance_live(page, app):
     login(page, *app.customer())
     page.goto("/wallet/")
     mark_document(page)
-    expect(page.locator("[data-balance]")).to_have_text("0")
+    expect(page.locator("[data-balance]")).to_have_text("KES 0")
     page.get_by_label("Amount (KES)").fill("250")
     page.get_by_label("M-Pesa phone number").fill(PAID_PHONE)
     page.get_by_role("button", name="Deposit").click()
     expect(status(page)).to_have_attribute("data-status", "paid")
-    expect(page.locator("[data-balance]")).to_have_text("250")
+    expect(page.locator("[data-balance]")).to_have_text("KES 250")
     assert_same_document(page)
     page.get_by_role("button", name="Deposit again").click()
     page.get_by_label("Amount (KES)").fill("50")
     page.get_by_label("M-Pesa phone number").fill(PAID_PHONE)
     page.get_by_role("button", name="Deposit").click()
-    expect(page.locator("[data-balance]")).to_have_text("300")
+    expect(page.locator("[data-balance]")).to_have_text("KES 300")
 
 
 def test_history_lists_and_filters_payments(page, app):

@@ -1,6 +1,7 @@
 """Real processes on loopback for tests (thin names over project/topology.py, which the
 scaled topology and the benchmark share): Daphne, manage.py, and a logged-in web client."""
 
+import re
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,14 @@ class WebClient:
     @property
     def csrf(self) -> str:
         return self.http.cookies.get("csrftoken", "")
+
+    def deposit(self, amount: int, phone: str, **headers: str) -> httpx.Response:
+        """Start a deposit into this customer's wallet, as the wallet page's element does."""
+        if not getattr(self, "wallet_id", None):
+            page = self.http.get("/wallet/").text
+            self.wallet_id = re.search(r'payable="wallet" payable-id="([0-9a-f-]{36})"', page).group(1)
+        body = {"payable": "wallet", "id": self.wallet_id, "amount": amount, "phone": phone}
+        return self.post_json("/payments/initiate/", body, **headers)
 
     def post_json(self, path: str, data: dict, **headers: str) -> httpx.Response:
         return self.http.post(path, json=data, headers={"X-CSRFToken": self.csrf, **headers})

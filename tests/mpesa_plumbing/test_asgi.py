@@ -85,11 +85,11 @@ async def get(path: str, headers=()) -> tuple[int, dict, bytes]:
 
 
 async def test_static_files_are_served_without_a_sync_hop():
-    status, headers, body = await get("/static/frontend/checkout.js")
+    status, headers, body = await get("/static/payments/mpesa-checkout.js")
     assert status == 200 and b"StatusStream" in body
     assert headers["content-type"].startswith("text/javascript")
     again, _, empty = await get(
-        "/static/frontend/checkout.js", headers=[(b"if-none-match", headers["etag"].encode())]
+        "/static/payments/mpesa-checkout.js", headers=[(b"if-none-match", headers["etag"].encode())]
     )
     assert (again, empty) == (304, b"")
     assert (await get("/static/frontend/nope.js"))[0] == 404

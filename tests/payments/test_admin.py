@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from frontend.models import Order
 from payments import checkout
-from payments.models import CallbackRecord, Order, Payment
+from payments.models import CallbackRecord, Payment
 from tests.factories import callback_body, callback_result, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
@@ -66,7 +67,7 @@ def test_replaying_a_callback_is_idempotent(admin_client, user):
     copy = CallbackRecord.objects.exclude(pk=original.pk).get()
     original.refresh_from_db()
     assert (original.outcome, copy.outcome, copy.replay_of_id) == ("applied", "duplicate", original.pk)
-    assert Payment.objects.get(pk=payment.pk).wallet.balance == 40
+    assert Payment.objects.get(pk=payment.pk).payable.balance == 40
 
 
 def test_raw_callbacks_are_read_only(admin_client, user):
@@ -88,13 +89,13 @@ def test_hostile_text_is_stored_sent_sanitised_and_rendered_escaped(auth_client,
     assert "<script>alert(1)" not in checkout.text
     response = auth_client.post(
         "/payments/initiate/",
-        data=json.dumps({"order": str(order.public_id), "phone": "0712345678"}),
+        data=json.dumps({"payable": "order", "id": str(order.public_id), "phone": "0712345678"}),
         content_type="application/json",
     )
     assert response.status_code == 201
     assert pushes[0]["AccountReference"] == "ORD9" and pushes[0]["TransactionDesc"] == "Order ORD9"
     assert Order.objects.get(pk=order.pk).description == HOSTILE
-    admin_page = admin_client.get(f"/admin/payments/order/{order.pk}/change/")
+    admin_page = admin_client.get(f"/admin/frontend/order/{order.pk}/change/")
     assert "<script>alert(1)</script>" not in admin_page.text
 
 

@@ -9,7 +9,7 @@ import pytest
 from payments.checkout.callback_url import callback_token
 from payments.checkout.reconcile import payment_reconcile
 from payments.models import Payment
-from tests.factories import callback_body, dumps
+from tests.factories import callback_body, deposit_body, dumps
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
 from tests.helpers.logs import dump
@@ -17,7 +17,7 @@ from tests.helpers.logs import dump
 pytestmark = pytest.mark.django_db
 
 
-def test_full_flow_at_debug_leaks_nothing(auth_client, daraja, settings, caplog):
+def test_full_flow_at_debug_leaks_nothing(auth_client, daraja, settings, caplog, user):
     caplog.set_level(logging.DEBUG)
     pushes = accept_pushes(daraja)
     daraja.server.expect_request("/mpesa/stkpushquery/v1/query").respond_with_json(
@@ -25,7 +25,7 @@ def test_full_flow_at_debug_leaks_nothing(auth_client, daraja, settings, caplog)
     )
     response = auth_client.post(
         "/payments/initiate/",
-        data=json.dumps({"amount": 10, "phone": "0712345678"}),
+        data=json.dumps(deposit_body(user, 10, "0712345678")),
         content_type="application/json",
     )
     payment = Payment.objects.get(public_id=response.json()["payment"]["public_id"])

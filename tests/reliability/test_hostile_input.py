@@ -14,7 +14,8 @@ from channels.db import database_sync_to_async
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from payments.models import CallbackRecord, LedgerEntry, Payment
+from frontend.models import LedgerEntry
+from payments.models import CallbackRecord, Payment
 from tests.factories import callback_body, dumps, make_payment
 from tests.helpers.asgi import AsgiClient, CallbackDoor
 

@@ -27,7 +27,7 @@ def drain(ws) -> None:
 def test_two_megabyte_websocket_frame_is_refused(app):
     """S8: past our 1 KB application limit, and past Daphne's own frame limit."""
     web = app.web(*app.customer())
-    created = web.post_json("/payments/initiate/", {"amount": 5, "phone": "0711300400"}).json()
+    created = web.deposit(5, "0711300400").json()
     cookie = "; ".join(f"{k}={v}" for k, v in web.http.cookies.items())
     url = app.url.replace("http", "ws") + created["ws_url"]
     with connect(url, additional_headers={"Cookie": cookie, "Origin": app.url}, max_size=None) as ws:
@@ -86,7 +86,7 @@ def test_a_burst_of_four_hundred_identical_callbacks_is_answered_every_time(app)
 
     credited = []
     for round_ in range(3):
-        created = web.post_json("/payments/initiate/", {"amount": 7, "phone": "254700990001"}).json()
+        created = web.deposit(7, "254700990001").json()
         public_id = uuid.UUID(created["payment"]["public_id"])
         [(checkout_id,)] = app.sql(
             "SELECT checkout_request_id FROM payments_payment WHERE public_id = ?", public_id.hex
@@ -105,7 +105,7 @@ def test_a_burst_of_four_hundred_identical_callbacks_is_answered_every_time(app)
         )
         assert outcomes == {"applied": 1, "duplicate": 399}
         credited += app.sql(
-            "SELECT l.amount FROM payments_ledgerentry l JOIN payments_payment p ON p.id = l.payment_id "
+            "SELECT l.amount FROM frontend_ledgerentry l JOIN payments_payment p ON p.id = l.payment_id "
             "WHERE p.public_id = ?",
             public_id.hex,
         )

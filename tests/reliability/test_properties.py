@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from frontend.models import LedgerEntry, Order, Wallet
 from payments import checkout
-from payments.models import LedgerEntry, Order, Payment, Wallet
+from payments.models import Payment
 from tests.factories import accepted_for, callback_body, callback_result, dumps, make_payment, query_result
 from tests.helpers.asgi import CallbackDoor
 
@@ -155,7 +156,7 @@ class MoneyMachine(RuleBasedStateMachine):
         for payment in self.payments():
             credits = list(LedgerEntry.objects.filter(payment=payment))
             assert len(credits) <= 1
-            if payment.purpose == "deposit":
+            if payment.payable_kind == "wallet":
                 # a credit exists ⇔ the payment is paid, and it is always our amount
                 assert bool(credits) == (payment.status == "paid")
                 assert all(c.amount == payment.amount for c in credits)

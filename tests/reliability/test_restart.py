@@ -29,7 +29,7 @@ def restart(app: App) -> None:
 
 def ledger(app: App, public_id: str) -> list[tuple]:
     return app.sql(
-        "SELECT l.amount FROM payments_ledgerentry l JOIN payments_payment p ON p.id = l.payment_id "
+        "SELECT l.amount FROM frontend_ledgerentry l JOIN payments_payment p ON p.id = l.payment_id "
         "WHERE p.public_id = ?",
         public_id.replace("-", ""),
     )
@@ -44,7 +44,7 @@ def test_killed_while_the_push_is_in_flight(app):
 
     def initiate():
         try:
-            outcome["response"] = web.post_json("/payments/initiate/", {"amount": 70, "phone": msisdn})
+            outcome["response"] = web.deposit(70, msisdn)
         except httpx.HTTPError as exc:  # the server dies under the request
             outcome["error"] = exc
 
@@ -75,7 +75,7 @@ def test_killed_after_the_push_before_the_callback(app):
     creds = app.customer()
     web = app.web(*creds)
     app.script("254711200300", result_code=0, delay=3)
-    response = web.post_json("/payments/initiate/", {"amount": 55, "phone": "0711200300"})
+    response = web.deposit(55, "0711200300")
     assert response.status_code == 201
     restart(app)
     web = app.web(*creds)
@@ -97,7 +97,7 @@ def test_lost_callback_is_reconciled_after_a_restart(app):
     """The callback never comes (fault 0001); after the restart the reconciler asks Daraja."""
     creds = app.customer()
     web = app.web(*creds)
-    response = web.post_json("/payments/initiate/", {"amount": 35, "phone": "0700990001"})
+    response = web.deposit(35, "0700990001")
     assert response.status_code == 201
     restart(app)
     web = app.web(*creds)

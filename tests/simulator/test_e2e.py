@@ -47,7 +47,7 @@ def customer(live):
 
 def pay(customer: WebClient, phone: str) -> dict:
     """Initiate, then poll the status URL until the payment is final (bounded)."""
-    response = customer.post_json("/payments/initiate/", {"amount": 10, "phone": phone})
+    response = customer.deposit(10, phone)
     assert response.status_code in (201, 202), response.text
     status_url = response.json()["status_url"]
 
@@ -141,7 +141,7 @@ def test_push_answer_after_the_client_timeout(tmp_path):
     server = start_server(tmp_path, DARAJA_READ_TIMEOUT="1", SIMULATOR_CALLBACK_DELAY_SECONDS="1.5")
     web = WebClient(server.url).login(*CUSTOMER)
     try:
-        response = web.post_json("/payments/initiate/", {"amount": 10, "phone": "254700990013"})
+        response = web.deposit(10, "254700990013")
         assert response.status_code == 202, response.text
         assert response.json()["payment"]["status"] == "unknown"
         status_url = response.json()["status_url"]

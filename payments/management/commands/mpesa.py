@@ -26,6 +26,7 @@ from mpesa_plumbing.logs import mask_phone
 from payments import checkout
 from payments.checkout.reconcile import payment_reconcile, payments_reconcile_stale
 from payments.models import CallbackRecord, Payment, PaymentEvent
+from payments.payables import kind_of, sample_for
 from payments.reporting.timeline import payment_summary, write_events, write_summary
 
 POLL = 0.2
@@ -113,15 +114,24 @@ class Command(BaseCommand):
                 f"Unknown scenario {scenario!r}; the simulator knows: {', '.join(sorted(scenarios))}."
             )
         phone, meaning = scenarios[scenario]["phone"], scenarios[scenario]["meaning"]
+        payable = sample_for(customer, amount)
+        if payable is None:
+            raise CommandError("No registered payable offers a sample to try (payable_sample_for).")
         self._say(
-            f"Scenario {scenario}: {meaning}. Deposit of KES {amount} from {mask_phone(phone)} for {user}.",
+            f"Scenario {scenario}: {meaning}. KES {amount} for {kind_of(payable)} of {user} "
+            f"from {mask_phone(phone)}.",
             scenario=scenario,
             meaning=meaning,
             phone=mask_phone(phone),
             amount=amount,
         )
         try:
-            result = async_to_sync(checkout.payment_initiate)(user=customer, phone=phone, amount=amount)
+            result = async_to_sync(checkout.payment_initiate)(
+                user=customer,
+                phone=phone,
+                payable=payable,
+                amount=amount if payable.payable_open_amount else None,
+            )
         except checkout.InitiationRefused as exc:
             raise CommandError(f"Refused before anything was sent: {exc.message}") from None
         except Exception as exc:

@@ -16,9 +16,10 @@ from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
+from frontend.models import LedgerEntry, Wallet
 from payments.checkout import settle
-from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
-from tests.factories import callback_body, dumps, make_payment, next_phone
+from payments.models import CallbackRecord, Payment
+from tests.factories import callback_body, deposit_body, dumps, make_payment, next_phone
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
 
@@ -64,7 +65,7 @@ def test_l1_concurrent_initiations_distinct_phones(user, daraja, settings):
         t0 = time.monotonic()
         response = clients[i].post(
             "/payments/initiate/",
-            data=json.dumps({"amount": 10 + i, "phone": phones[i]}),
+            data=json.dumps(deposit_body(user, 10 + i, phones[i])),
             content_type="application/json",
         )
         return response.status_code, time.monotonic() - t0
@@ -81,7 +82,7 @@ def test_l1_concurrent_initiations_distinct_phones(user, daraja, settings):
 def test_l2_same_idempotency_key_starts_one_payment(user, daraja):
     pushes = accept_pushes(daraja)
     clients = [logged_in(user) for _ in range(20)]
-    body = json.dumps({"amount": 25, "phone": "0712345678"})
+    body = json.dumps(deposit_body(user, 25, "0712345678"))
 
     def initiate(i):
         response = clients[i].post(
@@ -140,7 +141,7 @@ def test_l6_initiations_and_callbacks_interleaved(user, daraja):
         client = logged_in(buyers[i])
         response = client.post(
             "/payments/initiate/",
-            data=json.dumps({"amount": 30, "phone": next_phone()}),
+            data=json.dumps(deposit_body(buyers[i], 30, next_phone())),
             content_type="application/json",
         )
         payment = Payment.objects.get(public_id=response.json()["payment"]["public_id"])

@@ -9,10 +9,11 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from frontend.models import LedgerEntry, Order, Wallet
 from payments import checkout
 from payments.daraja.payloads import NAIROBI, parse_stk_callback
 from payments.live.broadcast import payment_group_name
-from payments.models import CallbackRecord, LedgerEntry, Order, Payment, PaymentEvent, Wallet
+from payments.models import CallbackRecord, Payment, PaymentEvent
 from tests.factories import (
     accepted_for,
     callback_body,
@@ -21,6 +22,7 @@ from tests.factories import (
     make_payment,
     next_phone,
     query_result,
+    wallet_of,
 )
 
 S = Payment.Status
@@ -47,7 +49,11 @@ def test_success_credits_the_wallet_once_from_our_amount(user, django_capture_on
     assert payment.transaction_date.astimezone(NAIROBI).isoformat() == "2026-11-23T12:01:05+03:00"
     assert balance(user) == 250
     assert LedgerEntry.objects.get(payment=payment).balance_after == 250
-    assert len(pushes) == 1
+    # after the commit: one status push to open pages and one payment_paid signal
+    assert sorted(getattr(c, "__qualname__", "") or c.func.__qualname__ for c in pushes) == [
+        "_send",
+        "broadcast_after_commit.<locals>.push_status",
+    ]
 
 
 def test_the_same_receipt_in_another_case_is_never_a_second_credit(user):
@@ -316,40 +322,48 @@ def test_broadcast_reaches_the_payment_group_after_commit(user):
 class TestCreate:
     def test_idempotency_key_replays_the_same_payment(self, user):
         phone = next_phone()
-        first, created = checkout.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
+        first, created = checkout.payment_create(
+            user=user, phone=phone, payable=wallet_of(user), amount=10, idempotency_key="k1"
+        )
         again, created_again = checkout.payment_create(
-            user=user, phone=phone, amount=10, idempotency_key="k1"
+            user=user, phone=phone, payable=wallet_of(user), amount=10, idempotency_key="k1"
         )
         assert (created, created_again) == (True, False) and first.pk == again.pk
 
     def test_idempotency_key_with_a_different_body_conflicts(self, user):
         phone = next_phone()
-        checkout.payment_create(user=user, phone=phone, amount=10, idempotency_key="k1")
+        checkout.payment_create(
+            user=user, phone=phone, payable=wallet_of(user), amount=10, idempotency_key="k1"
+        )
         with pytest.raises(checkout.IdempotencyConflict):
-            checkout.payment_create(user=user, phone=phone, amount=11, idempotency_key="k1")
+            checkout.payment_create(
+                user=user, phone=phone, payable=wallet_of(user), amount=11, idempotency_key="k1"
+            )
         assert Payment.objects.count() == 1
 
     def test_one_live_prompt_per_phone(self, user, other_user):
         phone = next_phone()
-        checkout.payment_create(user=user, phone=phone, amount=10)
+        checkout.payment_create(user=user, phone=phone, payable=wallet_of(user), amount=10)
         with pytest.raises(checkout.PromptInProgress):
-            checkout.payment_create(user=other_user, phone=phone, amount=10)
+            checkout.payment_create(user=other_user, phone=phone, payable=wallet_of(other_user), amount=10)
 
     def test_one_live_prompt_per_order(self, user, order):
-        checkout.payment_create(user=user, phone=next_phone(), order=order)
+        checkout.payment_create(user=user, phone=next_phone(), payable=order)
         with pytest.raises(checkout.PromptInProgress):
-            checkout.payment_create(user=user, phone=next_phone(), order=order)
+            checkout.payment_create(user=user, phone=next_phone(), payable=order)
 
     def test_paid_order_cannot_be_paid_again(self, user, order):
         payment = make_payment(user, order=order)
         apply(payment, callback_result(payment))
         order.refresh_from_db()
-        with pytest.raises(checkout.OrderAlreadyPaid):
-            checkout.payment_create(user=user, phone=next_phone(), order=order)
+        with pytest.raises(checkout.PayableSettled):
+            checkout.payment_create(user=user, phone=next_phone(), payable=order)
 
     def test_stale_prompt_does_not_block_the_phone_forever(self, user):
         phone = next_phone()
         make_payment(user, phone=phone)
         with time_machine.travel(timezone.now() + timedelta(minutes=10)):
-            payment, created = checkout.payment_create(user=user, phone=phone, amount=5)
+            payment, created = checkout.payment_create(
+                user=user, phone=phone, payable=wallet_of(user), amount=5
+            )
         assert created and payment.status == S.INITIATING

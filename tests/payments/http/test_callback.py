@@ -11,11 +11,12 @@ from channels.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 from django.db import connection
 
+from frontend.models import LedgerEntry, Wallet
 from mpesa_plumbing.client_ip import parse_networks
 from mpesa_plumbing.db import close_db_threads
 from payments.checkout.callback_url import callback_path, callback_token
 from payments.http.callback import CallbackEndpoint
-from payments.models import CallbackRecord, LedgerEntry, Payment, Wallet
+from payments.models import CallbackRecord, Payment
 from tests.factories import callback_body, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.logs import dump

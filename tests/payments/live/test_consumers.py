@@ -56,7 +56,7 @@ async def test_snapshot_on_connect_then_push_on_callback(user):
     frame = await ws.receive_json_from(timeout=5)
     assert frame["payment"]["status"] == "paid" and frame["payment"]["receipt"]
     assert frame["payment"]["version"] > snapshot["payment"]["version"]
-    assert frame["payment"]["wallet_balance"] == 120
+    assert frame["payment"]["payable"] == {"kind": "wallet", "reference": f"DEP{user.pk}", "balance": 120}
     await ws.disconnect()
 
 

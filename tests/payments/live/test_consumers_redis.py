@@ -8,7 +8,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import override_settings
 
-from payments.models import LedgerEntry, Payment, Wallet
+from frontend.models import LedgerEntry, Wallet
+from payments.models import Payment
 from project.layers import channel_layer_config
 from tests.factories import callback_body, callback_result, dumps, make_payment
 from tests.helpers.asgi import CallbackDoor

@@ -66,10 +66,10 @@ def test_status_replay_tail_and_reconcile(app):
     replay = lines(mpesa(app, "--json", "replay", str(record)))
     assert replay[0]["outcome"] == "duplicate" and replay[-1]["final"]["status"] == "paid"
     balance = app.sql(
-        "SELECT balance FROM payments_wallet w JOIN auth_user u ON u.id = w.user_id WHERE u.username = ?",
+        "SELECT balance FROM frontend_wallet w JOIN auth_user u ON u.id = w.user_id WHERE u.username = ?",
         app.user,
     )[0][0]
-    assert balance == sum(r[0] for r in app.sql("SELECT amount FROM payments_ledgerentry"))
+    assert balance == sum(r[0] for r in app.sql("SELECT amount FROM frontend_ledgerentry"))
     tail = mpesa(app, "tail", "--since", "600")
     assert final["payment"].replace("-", "")[:10] in tail and "←" in tail
     tail_json = lines(mpesa(app, "--json", "tail", "--since", "600"))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from payments import checkout
 from payments.models import CallbackRecord, Payment
 from payments.reporting.delivery_stats import delivery_health
-from tests.factories import callback_body, dumps, make_payment, query_result
+from tests.factories import callback_body, deposit_body, dumps, make_payment, query_result
 from tests.helpers.asgi import CallbackDoor
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,7 @@ def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_clie
     customer.force_login(user)
     response = customer.post(
         "/payments/initiate/",
-        data=json.dumps({"amount": 12, "phone": "0712345678"}),
+        data=json.dumps(deposit_body(user, 12, "0712345678")),
         content_type="application/json",
     )
     payment = Payment.objects.get(public_id=response.json()["payment"]["public_id"])

@@ -1,9 +1,9 @@
-"""Create the demo customer (demo/demo) with a wallet and orders to pay. Idempotent."""
+"""Create the demo customer (demo/demo) with a wallet, orders and a booking to pay. Idempotent."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from payments.models import Order, Wallet
+from frontend.models import Booking, Order, Wallet
 
 DEMO_ORDERS = (
     ("DEMO1001", "Maasai market kikoi", 1),
@@ -33,6 +33,14 @@ class Command(BaseCommand):
                 reference=ref, defaults={"user": user, "description": description, "amount": amount}
             )
             made += new
+        if not Booking.objects.filter(user=user, status=Booking.Status.AWAITING_FEE).exists():
+            count = Booking.objects.filter(user=user).count() + 1
+            Booking.objects.create(
+                user=user,
+                reference=f"BK{user.pk}{count:04d}"[:12],
+                service="Fundi visit: kitchen sink repair",
+            )
+            made += 1
         if not Order.objects.filter(user=user, status=Order.Status.UNPAID).exists():
             # Everything was paid in an earlier session: add a fresh order to try again.
             count = Order.objects.filter(user=user).count() + 1
