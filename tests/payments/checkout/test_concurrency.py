@@ -6,13 +6,10 @@ tests/run_postgres.py), where row locks instead of SQLite's single writer decide
 """
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
@@ -22,26 +19,9 @@ from payments.models import CallbackRecord, Payment
 from tests.factories import callback_body, deposit_body, dumps, make_payment, next_phone
 from tests.helpers.asgi import CallbackDoor
 from tests.helpers.fake_daraja import accept_pushes
+from tests.helpers.race import MAX_SECONDS, run_parallel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-MAX_SECONDS = 60
-
-
-def run_parallel(n: int, work, *, workers: int = 16) -> list:
-    """Run ``work(i)`` n times on threads that start together; bounded in time."""
-    barrier = threading.Barrier(min(n, workers))
-
-    def task(i):
-        try:
-            if i < workers:
-                barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(task, i) for i in range(n)]
-        return [f.result(timeout=MAX_SECONDS) for f in futures]
 
 
 def logged_in(user) -> Client:
