@@ -170,6 +170,13 @@ SIMULATOR_DUPLICATE_GAP_SECONDS = env.float("SIMULATOR_DUPLICATE_GAP_SECONDS", d
 SIMULATOR_SLOW_SECONDS = env.float("SIMULATOR_SLOW_SECONDS", default=10)
 SIMULATOR_HANDSET_TTL_SECONDS = env.float("SIMULATOR_HANDSET_TTL_SECONDS", default=30)
 SIMULATOR_MERCHANT_NAME = env.str("SIMULATOR_MERCHANT_NAME", default="Duka Demo Shop")
+# Daraja as reported in 2026 (README, "Daraja 2026 profile"). SIMULATOR_PROFILE=2026 fills in
+# the four below while they are unset (empty); an explicit value wins. Read by simulator/conf.py.
+SIMULATOR_PROFILE = env.str("SIMULATOR_PROFILE", default="")
+SIMULATOR_CALLBACK_PHONE = env.str("SIMULATOR_CALLBACK_PHONE", default="")  # full (profile: masked)
+SIMULATOR_QUERY_TOO_EARLY_SECONDS = env.str("SIMULATOR_QUERY_TOO_EARLY_SECONDS", default="")  # 0 (5)
+SIMULATOR_QUERY_RATE_LIMIT = env.str("SIMULATOR_QUERY_RATE_LIMIT", default="")  # off (5/60)
+SIMULATOR_GATEWAY_HICCUP_EVERY = env.str("SIMULATOR_GATEWAY_HICCUP_EVERY", default="")  # 0 (10)
 
 if _missing:
     raise ImproperlyConfigured(

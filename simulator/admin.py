@@ -56,5 +56,13 @@ class SimTokenAdmin(ReadOnlyAdmin):
 
 @admin.register(SimApiCall)
 class SimApiCallAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "api", "http_status", "error_code", "fault", "checkout_request_id")
+    list_display = (
+        "created_at",
+        "api",
+        "http_status",
+        "error_code",
+        "fault",
+        "shortcode",
+        "checkout_request_id",
+    )
     list_filter = ("api", "http_status")

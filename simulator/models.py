@@ -25,7 +25,8 @@ class SimToken(models.Model):
 
 
 class SimApiCall(models.Model):
-    """One request to a simulated Daraja API (the counters are counts of these)."""
+    """One request to a simulated Daraja API (the counters are counts of these). A query's
+    row is written when it arrives (api/gateway.py) with status 0, then completed."""
 
     class Api(models.TextChoices):
         OAUTH = "oauth", "OAuth"
@@ -37,11 +38,15 @@ class SimApiCall(models.Model):
     error_code = models.CharField(max_length=16, blank=True)
     fault = models.CharField(max_length=32, blank=True)
     checkout_request_id = models.CharField(max_length=64, blank=True)
+    shortcode = models.CharField(max_length=16, blank=True, help_text="Queries: the body's shortcode.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api", "created_at"])]
+        indexes = [
+            models.Index(fields=["api", "created_at"]),
+            models.Index(fields=["api", "shortcode", "created_at"], name="simulator_call_rate_window"),
+        ]
         verbose_name = "simulated API call"
 
     def __str__(self) -> str:

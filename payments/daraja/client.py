@@ -83,22 +83,29 @@ def token_cache_key(config: DarajaConfig) -> str:
 
 
 class DarajaClient:
-    """One instance per call site is fine: all state lives in the shared cache."""
+    """One instance per call site is fine: all state lives in the shared cache.
+
+    ``last_answer_date``: the ``Date`` header of the last answer this instance received ("" when
+    the answer had none) and ``time.time()`` when it arrived; None before any answer. Only
+    ``manage.py mpesa doctor`` reads it, to compare our clock with Daraja's."""
 
     def __init__(self, config: DarajaConfig | None = None):
         self.config = config or daraja_get_config()
+        self.last_answer_date: tuple[str, float] | None = None
 
     # --- transport ---------------------------------------------------------------------
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = self.config.base_url + path
         try:
-            return await _http(self.config).request(method, url, **kwargs)
+            response = await _http(self.config).request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise DarajaUnavailable(f"could not reach Daraja: {exc.__class__.__name__}") from exc
         except httpx.TimeoutException as exc:
             raise DarajaTimeout(f"no answer from Daraja in time: {exc.__class__.__name__}") from exc
         except httpx.HTTPError as exc:
             raise DarajaTimeout(f"connection to Daraja broke: {exc.__class__.__name__}") from exc
+        self.last_answer_date = (response.headers.get("Date", ""), time.time())
+        return response
 
     # --- OAuth -------------------------------------------------------------------------
     async def _fetch_token(self) -> tuple[str, float]:

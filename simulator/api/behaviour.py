@@ -19,7 +19,7 @@ from ..models import SimApiCall, SimDelivery, SimPush
 from ..outcomes import rules, scheduler, scripts
 from ..wire import ids
 from ..wire.bodies import PENDING_CODE, PENDING_DESC, query_result_body
-from ..wire.errors import BEING_PROCESSED, LOCKED, NAMED_ERRORS, NO_TRANSACTION, WireError
+from ..wire.errors import BEING_PROCESSED, LOCKED, NAMED_ERRORS, NO_TRANSACTION, TOO_EARLY, WireError
 from ..wire.requests import PHONE_RE, PushRequest, QueryRequest, callback_url_allowed, parse_amount
 from ..wire.requests import product_mismatch as is_product_mismatch
 from . import tokens
@@ -35,15 +35,24 @@ class PushOutcome:
     prompt: dict[str, Any] | None  # show on the open handset pages
 
 
-def record_call(api: str, status: int, *, error_code: str = "", fault: str = "", checkout: str = "") -> None:
-    """Every simulated API request is a row: the control API's counters count them."""
-    SimApiCall.objects.create(
-        api=api,
-        http_status=status,
-        error_code=error_code[:16],
-        fault=fault[:32],
-        checkout_request_id=checkout[:64],
-    )
+def record_call(
+    api: str,
+    status: int,
+    *,
+    error_code: str = "",
+    fault: str = "",
+    checkout: str = "",
+    call: int | None = None,
+) -> None:
+    """Every simulated API request is a row: the control API's counters count them. ``call``
+    is the row the query door already wrote for this request (gateway.query_door)."""
+    fields = dict(http_status=status, error_code=error_code[:16], fault=fault[:32])
+    if checkout:
+        fields["checkout_request_id"] = checkout[:64]
+    if call is None:
+        SimApiCall.objects.create(api=api, **fields)
+    else:
+        SimApiCall.objects.filter(pk=call).update(**fields)
 
 
 SUBSCRIBER_LOCK_CLASS = 0x53494D  # "SIM": the namespace of our PostgreSQL advisory locks
@@ -167,14 +176,18 @@ def push_trigger(data: dict[str, Any], *, config: SimConfig) -> PushOutcome:
 
 
 def query_answer(request: QueryRequest, *, config: SimConfig) -> dict[str, str]:
-    """§4: pending (shape by SIMULATOR_QUERY_PENDING_SHAPE) until the outcome is final, then
-    the same code the callback carries. Raises WireError (unknown id, "being processed")."""
+    """§4: "Invalid CheckoutRequestID" within SIMULATOR_QUERY_TOO_EARLY_SECONDS of the push
+    (§13.4), then pending (shape by SIMULATOR_QUERY_PENDING_SHAPE) until the outcome is final,
+    then the same code the callback carries. Raises WireError (unknown id, too early, "being
+    processed")."""
     push = SimPush.objects.filter(
         checkout_request_id=request.checkout_request_id, shortcode=request.shortcode
     ).first()
     if push is None:
         raise WireError(*NO_TRANSACTION)
     now = timezone.now()
+    if (now - push.created_at).total_seconds() < config.query_too_early_seconds:
+        raise WireError(*TOO_EARLY)
     if not push.decided and push.answer_by and push.answer_by <= now:
         scheduler.settle_unanswered(config=config)  # the query must not see a stale prompt
         push.refresh_from_db()

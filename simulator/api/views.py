@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from mpesa_plumbing.db import in_db
 
-from ..conf import sim_config
+from ..conf import SimConfig, sim_config
 from ..delivery import send_delivery
 from ..handset import presence
 from ..models import SimApiCall
@@ -23,6 +23,7 @@ from ..outcomes import scripts
 from ..wire.bodies import push_accepted_body
 from ..wire.errors import (
     AUTH_TYPE,
+    ENVELOPE_UNDER_200,
     GRANT_TYPE,
     INVALID_TOKEN,
     JSON_CONTENT_TYPE,
@@ -32,9 +33,10 @@ from ..wire.errors import (
     WireError,
     error_body,
 )
+from ..wire.gateway import GATEWAY_PAGES, HTML_CONTENT_TYPE, spike_arrest_body
 from ..wire.ids import request_id
 from ..wire.requests import parse_json_object, validate_push, validate_query
-from . import behaviour, tokens
+from . import behaviour, gateway, tokens
 
 logger = logging.getLogger("simulator")
 API = SimApiCall.Api
@@ -49,17 +51,37 @@ def daraja_json(data: dict[str, Any], status: int = 200) -> JsonResponse:
 
 
 async def _error(
-    api: str, error: WireError | tuple[str, str], *, fault: str = "", checkout: str = ""
+    api: str,
+    error: WireError | tuple[str, str],
+    *,
+    fault: str = "",
+    checkout: str = "",
+    call: int | None = None,
+    status: int | None = None,
 ) -> JsonResponse:
+    """Daraja's envelope; the HTTP status is the code's first part unless ``status`` says."""
     err = error if isinstance(error, WireError) else WireError(*error)
+    status = err.http_status if status is None else status
     await in_db(
-        behaviour.record_call, api, err.http_status, error_code=err.error_code, fault=fault, checkout=checkout
+        behaviour.record_call,
+        api,
+        status,
+        error_code=err.error_code,
+        fault=fault,
+        checkout=checkout,
+        call=call,
     )
-    return daraja_json(error_body(err, request_id()), status=err.http_status)
+    return daraja_json(error_body(err, request_id()), status=status)
 
 
-async def _api_fault(api: str) -> JsonResponse | None:
-    """A scripted fault for this API: an error answer now, or a slow answer (None after the wait)."""
+def gateway_page(kind: str) -> HttpResponse:
+    """A gateway's HTML page instead of JSON (§13.5): ``html`` (HTTP 200) or ``html_502``."""
+    status, page = GATEWAY_PAGES[kind]
+    return HttpResponse(page.encode(), status=status, content_type=HTML_CONTENT_TYPE)
+
+
+async def _api_fault(api: str, *, call: int | None = None) -> HttpResponse | None:
+    """A scripted fault for this API: an odd answer now, or a slow answer (None after the wait)."""
     fault = await in_db(scripts.take_api_fault, api)
     if fault is None:
         return None
@@ -70,9 +92,14 @@ async def _api_fault(api: str) -> JsonResponse | None:
         )
         return None
     if kind == "malformed":  # a gateway hiccup: 200 with a truncated body
-        await in_db(behaviour.record_call, api, 200, fault=kind)
+        await in_db(behaviour.record_call, api, 200, fault=kind, call=call)
         return HttpResponse(b'{"requestId":"', status=200, content_type=JSON_CONTENT_TYPE)
-    return await _error(api, NAMED_ERRORS[kind], fault=kind)
+    if kind in GATEWAY_PAGES:  # html, html_502: not JSON at all
+        await in_db(behaviour.record_call, api, GATEWAY_PAGES[kind][0], fault=kind, call=call)
+        return gateway_page(kind)
+    if kind == "error_200":  # §13.5: an error envelope under HTTP 200
+        return await _error(api, ENVELOPE_UNDER_200[api], fault=kind, call=call, status=200)
+    return await _error(api, NAMED_ERRORS[kind], fault=kind, call=call)
 
 
 def _method_guard(request: HttpRequest, method: str) -> JsonResponse | None:
@@ -107,11 +134,13 @@ async def oauth_generate(request: HttpRequest) -> HttpResponse:
     return daraja_json({"access_token": token, "expires_in": str(config.token_lifetime)})
 
 
-async def _authorized(request: HttpRequest, api: str) -> tuple[str, JsonResponse | None]:
+async def _authorized(
+    request: HttpRequest, api: str, *, call: int | None = None
+) -> tuple[str, HttpResponse | None]:
     token = tokens.bearer_token(request.headers.get("Authorization", ""))
     if not await in_db(tokens.token_valid, token):
-        return token, await _error(api, INVALID_TOKEN)  # §3.3: HTTP 404 404.001.03
-    return token, await _api_fault(api)
+        return token, await _error(api, INVALID_TOKEN, call=call)  # §3.3: HTTP 404 404.001.03
+    return token, await _api_fault(api, call=call)
 
 
 def _freshness(config) -> float | None:
@@ -161,26 +190,46 @@ async def stk_push(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _answered_by_the_gateway(door: gateway.Door, config: SimConfig) -> HttpResponse:
+    if door.refusal == gateway.HICCUP:
+        return gateway_page("html")
+    limit = config.query_rate_limit
+    assert limit is not None and door.retry_after is not None
+    response = HttpResponse(
+        spike_arrest_body(limit.count, limit.period).encode(), status=429, content_type="application/json"
+    )
+    response["Retry-After"] = str(door.retry_after)
+    return response
+
+
 @csrf_exempt
 async def stk_query(request: HttpRequest) -> HttpResponse:
-    """§4: ``POST mpesa/stkpushquery/v1/query``."""
+    """§4: ``POST mpesa/stkpushquery/v1/query``. The gateway sees it first (§13.4, §13.5)."""
     if refused := _method_guard(request, "POST"):
         return refused
-    _, refused = await _authorized(request, API.QUERY)
+    config = sim_config()
+    try:
+        data, unreadable = parse_json_object(request.META.get("CONTENT_TYPE", ""), request.body), None
+    except WireError as exc:  # answered after the token check, as before the gateway existed
+        data, unreadable = {}, exc
+    shortcode, checkout = gateway.query_keys(data)
+    door = await in_db(gateway.query_door, shortcode=shortcode, checkout=checkout, config=config)
+    if door.refusal:
+        return _answered_by_the_gateway(door, config)
+    call = door.call_id
+    _, refused = await _authorized(request, API.QUERY, call=call)
     if refused:
         return refused
-    config = sim_config()
-    checkout = ""
     try:
-        data = parse_json_object(request.META.get("CONTENT_TYPE", ""), request.body)
-        checkout = str(data.get("CheckoutRequestID") or "")
+        if unreadable is not None:
+            raise unreadable
         query = validate_query(
             data, merchant=config.merchant, now=timezone.now(), max_skew=_freshness(config)
         )
         body = await in_db(behaviour.query_answer, query, config=config)
     except WireError as exc:
-        return await _error(API.QUERY, exc, checkout=checkout)
-    await in_db(behaviour.record_call, API.QUERY, 200, checkout=query.checkout_request_id)
+        return await _error(API.QUERY, exc, call=call)
+    await in_db(behaviour.record_call, API.QUERY, 200, call=call)
     return daraja_json(body)
 
 

@@ -24,7 +24,21 @@ FAULT_BLOCK = "25470099"  # + a four-digit fault number: 254700990001 → lost c
 
 PIN_WINDOW_CODES = frozenset({"1037", "1019"})  # the prompt waited the whole PIN window
 PUSH_ERRORS = ("busy", "spike", "quota", "internal", "lock")
-API_FAULTS = ("error", "busy", "spike", "quota", "slow", "malformed", "invalid_token")
+# API faults (scripts with "api"): refusals in Daraja's envelope, a slow answer, a truncated
+# body, and answers that are not what the status says (§13.5): an HTML gateway page under 200
+# or 502, an error envelope under 200.
+API_FAULTS = (
+    "error",
+    "busy",
+    "spike",
+    "quota",
+    "slow",
+    "malformed",
+    "invalid_token",
+    "html",
+    "html_502",
+    "error_200",
+)
 DEFAULT = "default"  # in FAULT_PHONES: "use the SIMULATOR_* setting"
 
 

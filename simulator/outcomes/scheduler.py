@@ -54,6 +54,7 @@ def _body(push: SimPush, *, code: str, desc: str, faults: rules.Faults, config: 
         include_balance=config.include_balance_item,
         with_metadata=not faults.no_metadata,
         code_as_string=faults.string_code,
+        phone_mode=config.callback_phone,
     )
 
 

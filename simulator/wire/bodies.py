@@ -4,6 +4,7 @@ Pure. A callback's text is built once, stored on the delivery row and sent byte 
 a resend replays exactly what was sent.
 """
 
+import hashlib
 import json
 from datetime import datetime
 
@@ -14,6 +15,19 @@ QUERY_ACCEPTED = "The service request has been accepted successsfully"  # §4.2:
 PENDING_CODE, PENDING_DESC = "4999", "The transaction is still under processing"  # §4.3 shape A
 
 _AMOUNT_SLOT = "__simulator_amount__"
+
+
+def callback_phone(phone: str, mode: str = "full") -> int | str | None:
+    """How the callback writes the paying phone (§13.1): ``full`` the number as a JSON number
+    (§6.2), ``masked`` a string like ``254708***430`` (first 6 digits, three asterisks, last 3),
+    ``hashed`` the lowercase hex SHA-256 of the 12-digit number, ``absent`` None (no item)."""
+    if mode == "masked":
+        return f"{phone[:6]}***{phone[-3:]}"
+    if mode == "hashed":
+        return hashlib.sha256(phone.encode("ascii")).hexdigest()
+    if mode == "absent":
+        return None
+    return int(phone)
 
 
 def stk_callback_body(
@@ -29,11 +43,12 @@ def stk_callback_body(
     include_balance: bool = True,
     with_metadata: bool = True,
     code_as_string: bool = False,
+    phone_mode: str = "full",
 ) -> str:
     """§6.2/§6.3: ResultCode is a JSON number (a string for codes like ``SFC_IC0003``, or
     when ``code_as_string``); CallbackMetadata only on success, items in the captured order,
-    Amount written like ``10.00``, Balance without Value, TransactionDate and PhoneNumber as
-    numbers (Nairobi time)."""
+    Amount written like ``10.00``, Balance without Value, TransactionDate as a number (Nairobi
+    time) and PhoneNumber as ``phone_mode`` says (``callback_phone``, §13.1)."""
     code: int | str = int(result_code) if result_code.isdigit() and not code_as_string else result_code
     callback: dict = {
         "MerchantRequestID": merchant_request_id,
@@ -48,10 +63,10 @@ def stk_callback_body(
         ]
         if include_balance:
             items.append({"Name": "Balance"})  # §6.2: present, with no Value
-        items += [
-            {"Name": "TransactionDate", "Value": int(daraja_timestamp(transaction_date))},
-            {"Name": "PhoneNumber", "Value": int(phone)},
-        ]
+        items.append({"Name": "TransactionDate", "Value": int(daraja_timestamp(transaction_date))})
+        rendered = callback_phone(phone, phone_mode)
+        if rendered is not None:
+            items.append({"Name": "PhoneNumber", "Value": rendered})
         callback["CallbackMetadata"] = {"Item": items}
     text = json.dumps({"Body": {"stkCallback": callback}}, separators=(",", ":"))
     # json cannot write 1.00; real payloads do (§6.2), so the literal goes in by hand.

@@ -36,6 +36,8 @@ LOCKED = (
 )
 BEING_PROCESSED = ("500.001.1001", "The transaction is being processed")
 NO_TRANSACTION = ("500.001.1001", "The transaction does not Exist")  # §4.4: capital E as observed
+# §13.4: a query sent too early after its push (no "Bad Request - " prefix, as quoted).
+TOO_EARLY = ("400.002.02", "Invalid CheckoutRequestID")
 BUSY = ("500.003.02", "System is busy. Please try again in few minutes.")
 SPIKE = ("500.003.02", "Error Occurred: Spike Arrest Violation")
 QUOTA = ("500.003.03", "Quota Violation")
@@ -48,6 +50,13 @@ NAMED_ERRORS = {
     "error": INTERNAL,
     "lock": LOCKED,
     "invalid_token": INVALID_TOKEN,
+}
+# API fault ``error_200`` (§13.5: "HTTP 200 with an error envelope"): which envelope is not
+# reported, so each API gets the one a bad request to it gets; the push's is the capture's.
+ENVELOPE_UNDER_200 = {
+    "oauth": GRANT_TYPE,
+    "stkpush": ("400.002.02", "Bad Request - Invalid PhoneNumber"),
+    "query": ("400.002.02", "Bad Request - Invalid CheckoutRequestID"),
 }
 
 

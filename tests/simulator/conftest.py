@@ -206,4 +206,14 @@ def _simulator_settings(settings):
     settings.SIMULATOR_TOKEN_INVALIDATES_PREVIOUS = True
     settings.SIMULATOR_CHECK_TIMESTAMP_FRESHNESS = False
     settings.SIMULATOR_INCLUDE_BALANCE_ITEM = True
+    # Daraja 2026 switches unset (empty: the default, or the profile's value), whatever the
+    # environment says; tests turn them on one by one.
+    for name in (
+        "SIMULATOR_PROFILE",
+        "SIMULATOR_CALLBACK_PHONE",
+        "SIMULATOR_QUERY_TOO_EARLY_SECONDS",
+        "SIMULATOR_QUERY_RATE_LIMIT",
+        "SIMULATOR_GATEWAY_HICCUP_EVERY",
+    ):
+        setattr(settings, name, "")
     return settings

@@ -5,6 +5,7 @@
   replay <record>      re-run a stored raw callback through the handler (idempotent)
   reconcile            ask Daraja (STK query) about open payments now
   status <payment>     one payment: summary and timeline
+  doctor               the go-live check (payments/reporting/doctor/); exit 1 when one fails
 
 Every action takes ``--json`` (one JSON object per line) for machines.
 """
@@ -27,6 +28,7 @@ from payments import checkout
 from payments.checkout.reconcile import payment_reconcile, payments_reconcile_stale
 from payments.models import CallbackRecord, Payment, PaymentEvent
 from payments.payables import kind_of, sample_for
+from payments.reporting import doctor
 from payments.reporting.timeline import payment_summary, write_events, write_summary
 
 POLL = 0.2
@@ -80,6 +82,17 @@ class Command(BaseCommand):
         reconcile.add_argument("--older-than", type=int, default=60, help="seconds (default 60)")
         status = actions.add_parser("status", help="one payment: summary and timeline")
         status.add_argument("payment", help="public id")
+        actions.add_parser(
+            "doctor",
+            help="go-live check: credentials, shortcode, passkey, callback URL, IP allowlist, "
+            "clock, deployment, simulator (exit status 1 when a check fails)",
+        )
+
+    def execute(self, *args, **options):
+        if options.get("action") == "doctor":
+            # The doctor reports what the system checks would refuse to start with.
+            options["skip_checks"] = True
+        return super().execute(*args, **options)
 
     def handle(self, *args, action: str, json: bool, **options):
         self.as_json = json
@@ -227,3 +240,26 @@ class Command(BaseCommand):
             callbacks = ", ".join(f"#{r.pk} {r.outcome}" for r in found.callbacks.order_by("pk")) or "none"
             self.stdout.write(f"{'callbacks':<20} {callbacks}\nTimeline:")
         write_events(self.stdout, found.events.select_related("payment"), as_json=self.as_json)
+
+    def doctor(self, **_):
+        checks = async_to_sync(doctor.run_doctor)()
+        if self.as_json:
+            for check in checks:
+                self.stdout.write(json.dumps(check.as_dict()))
+            self.stdout.write(json.dumps(doctor.summary(checks)))
+        else:
+            width = max(len(check.name) for check in checks)
+            style = {doctor.PASS: self.style.SUCCESS, doctor.WARN: self.style.WARNING}
+            for check in checks:
+                status = style.get(check.status, self.style.ERROR)(check.status)
+                self.stdout.write(f"{status}  {check.name:<{width}}  {check.found}")
+                if check.status != doctor.PASS:
+                    self.stdout.write(f"{'':4}  {'':<{width}}  fix: {check.fix}")
+            counts = doctor.summary(checks)["summary"]
+            self.stdout.write(
+                f"{len(checks)} checks: {counts['pass']} passed, {counts['warn']} warned, "
+                f"{counts['fail']} failed."
+            )
+        failed = [check.name for check in checks if check.status == doctor.FAIL]
+        if failed:
+            raise CommandError(f"doctor: {', '.join(failed)} failed.", returncode=1)

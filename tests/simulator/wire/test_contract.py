@@ -157,3 +157,67 @@ def test_string_result_code_callbacks_have_the_captured_shape(daraja, receiver, 
     clock.advance(5)
     run_deliveries()
     assert shape(_posted(receiver)) == shape(body_json(load("stk_callback_sfc_ic0003")))
+
+
+# --- Daraja 2026 (§13): masked/hashed/absent phones, early and rate-limited queries, odd answers
+@pytest.mark.parametrize(
+    ("mode", "name"),
+    [
+        ("masked", "stk_callback_masked_phone"),
+        ("hashed", "stk_callback_hashed_phone"),
+        ("absent", "stk_callback_no_phone"),
+    ],
+)
+def test_2026_phone_callbacks_have_the_captured_shape(
+    daraja, receiver, clock, run_deliveries, settings, mode, name
+):
+    settings.SIMULATOR_CALLBACK_PHONE = mode
+    daraja.accepted("254708512430")  # the captures' subscriber, so the values must match too
+    clock.advance(3)
+    run_deliveries()
+    sent, captured = _posted(receiver), body_json(load(name))
+    assert shape(sent) == shape(captured)
+    phones = [
+        [
+            i["Value"]
+            for i in cb["Body"]["stkCallback"]["CallbackMetadata"]["Item"]
+            if i["Name"] == "PhoneNumber"
+        ]
+        for cb in (sent, captured)
+    ]
+    assert phones[0] == phones[1]  # ["254708***430"], [<the capture's hash>] or []
+    assert receiver.seen[-1]["headers"]["Content-Type"] == load(name)["headers"]["Content-Type"]
+
+
+def test_query_too_early(daraja, settings):
+    settings.SIMULATOR_QUERY_TOO_EARLY_SECONDS = 5
+    same_answer(daraja.query(daraja.accepted()), "stk_query_too_early_400")
+
+
+def test_query_spike_arrest(daraja, settings):
+    settings.SIMULATOR_QUERY_RATE_LIMIT = "5/60"
+    checkout_id = daraja.accepted()
+    for _ in range(5):
+        daraja.query(checkout_id)
+    answer = daraja.query(checkout_id)
+    same_answer(answer, "stk_query_spike_arrest_429", texts=("fault",))  # faultstring and errorcode too
+    assert answer["Retry-After"].isdigit()
+
+
+def _scripted(daraja, api: str, fault: str) -> None:
+    created = daraja.client.post(
+        "/simulator/control/scripts/", {"api": api, "fault": fault}, content_type="application/json"
+    )
+    assert created.status_code == 201
+
+
+def test_push_gateway_page_under_200(daraja):
+    daraja.token()
+    _scripted(daraja, "stkpush", "html")
+    same_answer(daraja.push(), "stk_push_gateway_html_200")  # byte for byte: it is not JSON
+
+
+def test_push_error_envelope_under_200(daraja):
+    daraja.token()
+    _scripted(daraja, "stkpush", "error_200")
+    same_answer(daraja.push(), "stk_push_error_envelope_http_200")
