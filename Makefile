@@ -1,5 +1,6 @@
 # Two commands: `make run` (serve the demo) and `make test` (the whole suite).
 PY ?= python3
+NPM ?= npm
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
@@ -22,6 +23,12 @@ $(VENV)/.test-installed: $(VENV)/.installed tests/requirements.txt
 	$(BIN)/pip install --quiet -r tests/requirements.txt
 	touch $@
 
+## Test-only JavaScript (axe-core for the accessibility checks), from the npm registry at the
+## versions in tests/package-lock.json, into tests/node_modules.
+tests/node_modules/.installed: tests/package.json tests/package-lock.json | system-test-deps
+	$(NPM) ci --prefix tests --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## make run: install, migrate, seed the demo customer, serve on http://$(HOST):$(PORT)/
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput -v 0
@@ -32,11 +39,13 @@ run: $(VENV)/.installed
 	@echo ""
 	PORT=$(PORT) exec $(BIN)/daphne -v 0 -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) project.asgi:application
 
-## Debian packages the tests drive for real (a clean CI machine has neither).
+## Debian packages the tests drive for real (a clean CI machine has none of them); npm brings
+## Node.js, which installs axe-core for the browser tests.
 system-test-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v $(NPM) >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
@@ -48,7 +57,7 @@ lint: $(VENV)/.test-installed
 
 ## make test: everything, including browser, Redis, PostgreSQL and multi-process tests.
 ## The second run repeats the concurrency rows on a PostgreSQL started for it.
-test: $(VENV)/.test-installed system-test-deps lint
+test: $(VENV)/.test-installed system-test-deps tests/node_modules/.installed lint
 	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 	$(BIN)/python -m tests.run_postgres $(PYTEST_ARGS)
 

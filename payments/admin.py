@@ -1,74 +1,95 @@
-"""Admin: payments (filters, search, timeline, actions) and raw callbacks (read-only). Every
-action goes through a service; nothing here writes payment state directly. (What is paid for
-is the project's own: its payables have their own admin.)"""
+"""Admin: payments (filters, search, one timeline, actions) and raw callbacks. They are
+records: their pages are read-only (no Save), times are Nairobi time with seconds, and stored
+JSON is shown as readable keys and values. Every action goes through a service; nothing here
+writes payment state directly. (What is paid for is the project's own: its payables have
+their own admin.)"""
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
 
 from mpesa_plumbing.logs import mask_phone, mask_text
 
 from . import checkout
 from .checkout.reconcile import payment_reconcile
 from .live.broadcast import broadcast_payment_status
-from .models import CallbackRecord, Payment, PaymentEvent
-from .reporting.delivery_stats import delivery_health, top_codes
+from .models import CallbackRecord, Payment
+from .reporting import delivery_stats as stats
+
+BODY_CHARS = 20_000  # a callback body is about 1 KB; the parser refuses far less than this
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+def nairobi(moment: datetime | None) -> str:
+    """``2026-12-01 14:03:07 EAT`` (TIME_ZONE, Africa/Nairobi by default)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "–"
 
 
-class PaymentEventInline(ReadOnlyInline):
-    model = PaymentEvent
-    fields = readonly_fields = ("created_at", "kind", "source", "from_status", "to_status", "detail")
-    show_change_link = False
-    verbose_name_plural = "Timeline"
+def readable(text: str) -> str:
+    """JSON text pretty-printed (indented, keys in their order); anything else as it is."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
 
 
-class CallbackInline(ReadOnlyInline):
-    model = CallbackRecord
-    fields = readonly_fields = ("received_at", "remote_ip", "result_code", "outcome", "detail")
+def key_values(detail: Any) -> list[tuple[str, str, bool]]:
+    """A JSON detail as (key, value, is_block) rows: nested values pretty-printed."""
+    if not isinstance(detail, dict):
+        detail = {"value": detail} if detail not in (None, "", {}, []) else {}
+    rows = []
+    for key, value in detail.items():
+        nested = isinstance(value, dict | list)
+        text = json.dumps(value, indent=2, ensure_ascii=False) if nested else str(value)
+        rows.append((str(key), mask_text(text), nested or "\n" in text))
+    return rows
+
+
+def _changes_nothing(modeladmin, request, obj=None) -> bool:
+    """Records, not forms: the change page is a read-only view; the list (obj None) keeps
+    the change permission, which its actions require."""
+    return obj is None and admin.ModelAdmin.has_change_permission(modeladmin, request)
+
+
+# The payment page: what happened first, then the timeline, the times, the identifiers.
+SUMMARY = (
+    ("status", "flagged"),
+    ("amount", "payable_kind"),
+    ("user", "masked_phone", "masked_paid_phone"),
+    ("order", "wallet"),
+    ("account_reference", "transaction_desc"),
+    ("result_code", "result_desc"),
+    ("receipt_number", "settled_by"),
+    ("error_code", "error_message"),
+    "review_reason",
+)
+IDENTIFIERS = (("public_id", "checkout_request_id"), ("merchant_request_id", "idempotency_key"))
+IDENTIFIERS += (("request_fingerprint", "version", "check_attempts"),)
+RECORD_FIELDS = [f.name for f in Payment._meta.fields if f.name not in ("phone", "paid_phone")]
+TIMES = ("created_at", "pushed_at", "transaction_date", "settled_at", "expires_at", "next_check_at")
+TIMES += ("check_lease_until", "reviewed_at", "updated_at")
 
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = (
-        "short_id",
-        "created_at",
-        "user",
-        "payable_kind",
-        "amount",
-        "masked_phone",
-        "status",
-        "result_code",
-        "receipt_number",
-        "settled_by",
-        "flagged",
-    )
+    list_display = ("short_id", "created", "status_line", "amount_kes", "masked_phone", "user")
     list_filter = ("status", "payable_kind", "settled_by", "flagged", "created_at")
     search_fields = ("=public_id", "checkout_request_id", "receipt_number", "phone", "user__username")
     date_hierarchy = "created_at"
-    inlines = (PaymentEventInline, CallbackInline)
     actions = ("reconcile_now", "repush_status", "mark_reviewed")
-    exclude = ("phone", "paid_phone")
-    readonly_fields = [
-        "timeline",
-        *[f.name for f in Payment._meta.fields if f.name not in ("phone", "paid_phone")],
-        "masked_phone",
-        "masked_paid_phone",
-    ]
+    fieldsets = (
+        (None, {"fields": SUMMARY}),
+        ("Timeline", {"fields": ("timeline",)}),
+        ("Times (EAT)", {"fields": ("times",)}),
+        ("Identifiers", {"classes": ("collapse",), "fields": IDENTIFIERS}),
+    )
+    readonly_fields = [*RECORD_FIELDS, "masked_phone", "masked_paid_phone", "timeline", "times"]
+    has_change_permission = _changes_nothing
 
     def has_add_permission(self, request):
         return False
@@ -80,6 +101,20 @@ class PaymentAdmin(admin.ModelAdmin):
     def short_id(self, obj: Payment) -> str:
         return obj.public_id.hex[:10]
 
+    @admin.display(description="Created (EAT)", ordering="created_at")
+    def created(self, obj: Payment) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="Status", ordering="status")
+    def status_line(self, obj: Payment) -> str:
+        """``Failed · 2001``, ``Paid · flagged``: the status, its result code and any flag."""
+        parts = [obj.get_status_display(), obj.result_code, "flagged" if obj.flagged else ""]
+        return " · ".join(p for p in parts if p)
+
+    @admin.display(description="KES", ordering="amount")
+    def amount_kes(self, obj: Payment) -> str:
+        return f"{obj.amount:,}"
+
     @admin.display(description="Phone")
     def masked_phone(self, obj: Payment) -> str:
         return mask_phone(obj.phone)
@@ -88,30 +123,44 @@ class PaymentAdmin(admin.ModelAdmin):
     def masked_paid_phone(self, obj: Payment) -> str:
         return mask_phone(obj.paid_phone)
 
+    @admin.display(description="Times")
+    def times(self, obj: Payment) -> str:
+        field = Payment._meta.get_field
+        rows = [(field(n).verbose_name.capitalize(), nairobi(getattr(obj, n)), False) for n in TIMES]
+        return render_to_string("admin/payments/key_values.html", {"rows": rows})
+
     @admin.display(description="Timeline")
     def timeline(self, obj: Payment) -> str:
         """Every request to Daraja, callback, query, state change and status push, in order."""
-        rows = []
-        for event in obj.events.all():
-            change = f"{event.from_status or '·'} → {event.to_status}" if event.to_status else ""
-            rows.append((event.created_at, event.get_kind_display(), event.source, change, event.detail))
+        rows = [
+            {
+                "at": event.created_at,
+                "kind": event.get_kind_display(),
+                "source": event.source,
+                "change": f"{event.from_status or '·'} → {event.to_status}" if event.to_status else "",
+                "details": key_values(event.detail),
+            }
+            for event in obj.events.all()
+        ]
         for record in obj.callbacks.all():
-            detail = {"record": record.pk, "ip": record.remote_ip, "body": mask_text(record.body[:400])}
-            rows.append((record.received_at, "Raw callback", record.get_outcome_display(), "", detail))
-        rows.sort(key=lambda row: row[0])
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            (
-                (f"{when:%H:%M:%S.%f}"[:-3], kind, source, change, detail)
-                for when, kind, source, change, detail in rows
-            ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Time (UTC)</th><th>What</th><th>Source / outcome</th><th>State</th>"
-            "<th>Detail</th></tr></thead><tbody>{}</tbody></table>",
-            body,
-        )
+            detail = {
+                "ip": record.remote_ip,
+                "processing": record.detail,
+                "body": readable(record.body[:BODY_CHARS]),
+            }
+            rows.append(
+                {
+                    "at": record.received_at,
+                    "kind": f"Raw callback #{record.pk}",
+                    "link": reverse("admin:payments_callbackrecord_change", args=[record.pk]),
+                    "source": record.get_outcome_display(),
+                    "details": key_values(detail),
+                }
+            )
+        rows.sort(key=lambda row: row["at"])
+        for row in rows:
+            row["when"] = nairobi(row["at"])
+        return render_to_string("admin/payments/payment/timeline.html", {"rows": rows})
 
     def get_urls(self):
         health = path("health/", self.admin_site.admin_view(self.health_view), name="payments_health")
@@ -119,22 +168,28 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def health_view(self, request):
         """Delivery health: callback latency, lost-callback rate, result-code mix."""
-        hours = _hours(request.GET.get("hours"))
-        health = delivery_health(window=timedelta(hours=hours))
+        hours = stats.parse_hours(request.GET.get("hours"))
+        health = stats.delivery_health(window=timedelta(hours=hours))
+        sources = dict(Payment.Source.choices)
+        outcomes = dict(CallbackRecord.Outcome.choices)
+        codes = [(stats.result_code_label(c), n) for c, n in stats.top_codes(health)]
+        settled = [(sources.get(k, k), n) for k, n in sorted(health.settled_by.items())]
+        received = [(outcomes.get(k, k), n) for k, n in sorted(health.callbacks.items())]
         charts = [
-            _bars("Result codes", top_codes(health)),
-            _bars("Settled by", sorted(health.settled_by.items())),
-            _bars(
-                "Callback latency (push accepted → callback), seconds",
-                [(f"≤ {b:g}" if b != float("inf") else "slower", n) for b, n in _per_bucket(health)],
+            stats.bars("Result codes", "Result code: meaning (Daraja)", codes),
+            stats.bars("Settled by", "Settled by", settled),
+            stats.bars(
+                "Callback latency (push accepted → callback)", "Latency", stats.latency_per_bucket(health)
             ),
-            _bars("Callbacks received, by outcome", sorted(health.callbacks.items())),
+            stats.bars("Callbacks received, by outcome", "Outcome", received),
         ]
         lost = health.lost_callback_rate
         context = {
             **self.admin_site.each_context(request),
             "health": health,
             "hours": hours,
+            "window": stats.window_label(hours),
+            "ranges": [{"hours": h, "label": label, "current": h == hours} for h, label in stats.RANGES],
             "charts": charts,
             "p50": _round(health.latency_quantile(0.5)),
             "p95": _round(health.latency_quantile(0.95)),
@@ -143,18 +198,18 @@ class PaymentAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/payments/health.html", context)
 
-    @admin.action(description="Reconcile now (STK query)")
+    @admin.action(description="Reconcile now (STK query)", permissions=["change"])
     def reconcile_now(self, request, queryset):
         for payment in queryset:
             decision = payment_reconcile(payment)
             self.message_user(request, f"{decision.payment[:10]}: {decision.action} ({decision.detail})")
 
-    @admin.action(description="Re-push status to open pages")
+    @admin.action(description="Re-push status to open pages", permissions=["change"])
     def repush_status(self, request, queryset):
         sent = sum(broadcast_payment_status(payment_id=p.pk) for p in queryset)
         self.message_user(request, f"Pushed {sent} of {queryset.count()} statuses.")
 
-    @admin.action(description="Mark reviewed")
+    @admin.action(description="Mark reviewed", permissions=["change"])
     def mark_reviewed(self, request, queryset):
         for payment in queryset:
             checkout.payment_mark_reviewed(payment=payment, note=f"by {request.user}")
@@ -163,28 +218,41 @@ class PaymentAdmin(admin.ModelAdmin):
 
 @admin.register(CallbackRecord)
 class CallbackRecordAdmin(admin.ModelAdmin):
-    list_display = (
-        "pk",
-        "received_at",
-        "payment",
-        "checkout_request_id",
-        "result_code",
-        "outcome",
-        "remote_ip",
-        "replay_of",
-    )
+    list_display = ("pk", "received", "payment", "checkout_request_id", "result_code", "outcome", "remote_ip")
     list_filter = ("outcome", "ip_allowed", "received_at")
     search_fields = ("checkout_request_id", "payment__public_id")
     actions = ("replay",)
+    fields = (
+        ("received", "processed"),
+        "payment",
+        ("result_code", "outcome"),
+        "detail",
+        "checkout_request_id",
+        ("remote_ip", "ip_allowed"),
+        "replay_of",
+        "masked_body",
+        "body_truncated",
+        "pretty_headers",
+    )
+    readonly_fields = [f.name for f in CallbackRecord._meta.fields if f.name != "body"]
+    readonly_fields += ["received", "processed", "masked_body", "pretty_headers"]
+    has_change_permission = _changes_nothing
 
-    exclude = ("body",)
+    @admin.display(description="Received (EAT)", ordering="received_at")
+    def received(self, obj: CallbackRecord) -> str:
+        return nairobi(obj.received_at)
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in CallbackRecord._meta.fields if f.name != "body"] + ["masked_body"]
+    @admin.display(description="Processed (EAT)")
+    def processed(self, obj: CallbackRecord) -> str:
+        return nairobi(obj.processed_at)
 
     @admin.display(description="Body (phone numbers masked)")
     def masked_body(self, obj: CallbackRecord) -> str:
-        return mask_text(obj.body)
+        return render_to_string("admin/payments/pre.html", {"text": mask_text(readable(obj.body))})
+
+    @admin.display(description="Headers")
+    def pretty_headers(self, obj: CallbackRecord) -> str:
+        return render_to_string("admin/payments/key_values.html", {"rows": key_values(obj.headers)})
 
     def has_add_permission(self, request):
         return False
@@ -192,35 +260,12 @@ class CallbackRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Replay through the handler (idempotent)")
+    @admin.action(description="Replay through the handler (idempotent)", permissions=["change"])
     def replay(self, request, queryset):
         for record in queryset:
             copy = checkout.callback_replay(record)
             self.message_user(request, f"Callback {record.pk} replayed as {copy.pk}: {copy.outcome}")
 
 
-def _hours(raw: str | None, default: int = 24) -> int:
-    """The dashboard's window: whole hours from 1 to 30 days; anything else is the default."""
-    text = (raw or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 4):
-        return default
-    return max(1, min(24 * 30, int(text)))
-
-
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _per_bucket(health) -> list[tuple[float, int]]:
-    cumulative = health.latency_histogram()
-    return [(bound, n - (cumulative[i - 1][1] if i else 0)) for i, (bound, n) in enumerate(cumulative)]
-
-
-def _bars(title: str, items: list[tuple[str, int]]) -> dict:
-    """A tiny horizontal bar chart (rendered as inline SVG by the template)."""
-    top = max((n for _, n in items), default=0)
-    bars = [
-        {"label": str(label)[:22], "value": n, "width": int(380 * n / top) if top else 0, "y": 24 * i}
-        for i, (label, n) in enumerate(items)
-    ]
-    return {"title": title, "bars": bars, "height": max(24, 24 * len(bars))}

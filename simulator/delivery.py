@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from mpesa_plumbing.jobs import claim_due
 
+from . import live_index
 from .conf import SimConfig, sim_config
 from .handset import presence
 from .models import SimDelivery
@@ -82,6 +83,7 @@ def _finish(row: SimDelivery, attempt: Attempt) -> SimDelivery:
     row.save(
         update_fields=["status", "response_status", "response_excerpt", "duration_ms", "error", "lease_until"]
     )
+    live_index.announce(row.push_id)  # the attempt's answer on open index pages
     logger.info(
         "simulated callback %s #%s → %s",
         mask_checkout_request_id(row.push.checkout_request_id),

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 
 from .conf import sim_config
 from .outcomes import rules
-from .selectors import pushes_recent
+from .selectors import push_row, pushes_page
 from .wire.codes import CALLBACK_DESC
 from .wire.requests import PHONE_RE
 
@@ -23,11 +23,14 @@ def _numbers() -> list[dict[str, str]]:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """``/simulator/``: the rules table as links to handsets, and the latest pushes."""
+    """``/simulator/``: the latest pushes (``?page=N``, 20 a page; live, see live_index.py)
+    and the rules table as links to handsets."""
     config = sim_config()
+    page = pushes_page(request.GET.get("page"))
     context = {
         "numbers": _numbers(),
-        "pushes": pushes_recent(limit=20),
+        "page": page,
+        "rows": [push_row(push) for push in page],
         "merchant": config.merchant,
         "config": config,
     }

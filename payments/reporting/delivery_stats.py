@@ -1,7 +1,8 @@
 """Delivery statistics from the database: is Daraja calling back, how fast, and with what?
 
 One computation feeds the admin dashboard and ``/metrics`` (every process reads the same
-database, so any process can answer for the whole deployment).
+database, so any process can answer for the whole deployment). The dashboard's time ranges,
+its bars and what each result code means (Daraja's own table) are here too.
 """
 
 from collections import Counter
@@ -76,3 +77,74 @@ def delivery_health(*, window: timedelta = timedelta(hours=24)) -> DeliveryHealt
 
 def top_codes(health: DeliveryHealth, limit: int = 8) -> list[tuple[str, int]]:
     return Counter(health.by_result_code).most_common(limit)
+
+
+# daraja-reference.md §7, its "Meaning" column: what each ResultCode says happened.
+RESULT_MEANINGS: dict[str, str] = {
+    "0": "Paid",
+    "1": "Insufficient funds (incl. Fuliza)",
+    "2": "Amount below minimum",
+    "3": "Over per-transaction max",
+    "4": "Daily limit",
+    "8": "Receiver max balance",
+    "17": "Same amount to same customer within 2 min",
+    "26": "Overload",
+    "1001": "Concurrent session for MSISDN",
+    "1019": "Not processed in allowed time",
+    "1025": "Push failed (prompt text > 182 chars: long AccountReference)",
+    "9999": "Push failed",
+    "1031": "Cancelled (variant)",
+    "1032": "User cancelled / dismissed",
+    "1036": "SIM/handset didn't ack",
+    "1037": "Phone unreachable / no response in time",
+    "2001": "Wrong PIN",
+    "2028": "TransactionType/PartyB mismatch",
+    "8006": "Customer PIN locked",
+    "SFC_IC0003": "TransactionType/PartyB mismatch",
+    "4999": "Not final",
+    "E3008": "Sandbox rejection of non-test numbers",
+}
+
+
+def result_code_label(code: str) -> str:
+    """``1032: User cancelled / dismissed``; a code Daraja's table lacks says so."""
+    return f"{code}: {RESULT_MEANINGS.get(code, 'not in Daraja’s result-code table')}"
+
+
+RANGES: tuple[tuple[int, str], ...] = (
+    (1, "1 hour"),
+    (24, "24 hours"),
+    (24 * 7, "7 days"),
+    (24 * 30, "30 days"),
+)
+MAX_HOURS = RANGES[-1][0]
+
+
+def parse_hours(raw: str | None, default: int = 24) -> int:
+    """The dashboard's window: whole hours from 1 to 30 days; anything else is the default."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 4):
+        return default
+    return max(1, min(MAX_HOURS, int(text)))
+
+
+def window_label(hours: int) -> str:
+    """``24 hours``, ``7 days``; any other whole number of hours as hours."""
+    return dict(RANGES).get(hours) or f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def latency_per_bucket(health: DeliveryHealth) -> list[tuple[str, int]]:
+    """Callbacks per latency bucket (not cumulative), labelled for people."""
+    cumulative = health.latency_histogram()
+    counts = [n - (cumulative[i - 1][1] if i else 0) for i, (_, n) in enumerate(cumulative)]
+    labels = [f"≤ {bound:g} s" if bound != float("inf") else "slower" for bound, _ in cumulative]
+    return list(zip(labels, counts, strict=True))
+
+
+def bars(title: str, header: str, items: list[tuple[str, int]]) -> dict:
+    """One chart of the dashboard: labelled counts, each with its share of the largest."""
+    top = max((n for _, n in items), default=0)
+    rows = [
+        {"label": str(label), "value": n, "percent": round(100 * n / top) if top else 0} for label, n in items
+    ]
+    return {"title": title, "header": header, "bars": rows}

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from mpesa_plumbing.logs import mask_phone
 
+from .. import live_index
 from ..conf import SimConfig
 from ..handset import presence
 from ..models import SimApiCall, SimDelivery, SimPush
@@ -123,6 +124,7 @@ def push_accept(
         )
         if not plan.faults.push_error:
             push = _create_push(request, now=now)
+            live_index.announce(push.pk)  # after commit: the new row on open index pages
             if plan.result_code is None:
                 push.plan_source = plan.source
                 push.answer_by = now + timedelta(seconds=config.pin_window)

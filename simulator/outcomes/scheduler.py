@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from mpesa_plumbing import jobs
 
+from .. import live_index
 from ..conf import SimConfig
 from ..handset import presence
 from ..models import SimDelivery, SimPush
@@ -79,6 +80,7 @@ def decide(push: SimPush, plan: rules.Plan, *, start: datetime, config: SimConfi
     if faults.query_pending_seconds is not None:
         push.query_pending_until = push.created_at + timedelta(seconds=faults.query_pending_seconds)
     push.save()
+    live_index.announce(push.pk)  # after commit: the outcome and its scheduled deliveries
     if faults.lost:
         return Decision(push, [])
 

@@ -1,9 +1,13 @@
-"""Admin (filters, timeline, actions) and escaping of hostile text (B11)."""
+"""Admin (filters, one timeline, read-only records, actions) and escaping of hostile text (B11)."""
 
 import json
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from frontend.models import Order
@@ -36,6 +40,62 @@ def test_payment_admin_lists_filters_and_shows_the_timeline(admin_client, user):
     for step in ("initiating", "pending", "paid", "callback"):
         assert step in detail.text
     assert admin_client.get(f"/admin/payments/payment/?q={payment.receipt_number}").status_code == 200
+
+
+def test_payment_list_leads_with_the_status(admin_client, user):
+    payment = make_payment(user, amount=2400)
+    CallbackDoor().callback(payment, dumps(callback_body(payment, code=2001)))
+    listing = admin_client.get("/admin/payments/payment/").text
+    headers = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', listing)
+    assert headers == ["short_id", "created", "status_line", "amount_kes", "masked_phone", "user"]
+    assert "Failed · 2001" in listing and ">2,400<" in listing
+
+
+def test_one_timeline_in_nairobi_time_with_readable_details(admin_client, user, time_machine):
+    time_machine.move_to(datetime(2026, 12, 1, 11, 3, 7, tzinfo=UTC), tick=False)
+    payment = make_payment(user, amount=12)
+    CallbackDoor().callback(payment, dumps(callback_body(payment)))
+    page = admin_client.get(f"/admin/payments/payment/{payment.pk}/change/").text
+    assert page.count('class="mpesa-timeline"') == 1
+    assert 'class="js-inline-admin-formset' not in page  # no inline tables of events or callbacks
+    assert "2026-12-01 14:03:07 EAT" in page and "11:03:07" not in page
+    record = CallbackRecord.objects.get()
+    assert (
+        f'<a href="/admin/payments/callbackrecord/{record.pk}/change/">Raw callback #{record.pk}</a>' in page
+    )
+    assert "<dt>processing</dt><dd>pending -&gt; paid</dd>" in page
+    body = re.search(r"<dt>body</dt><dd><pre class=\"mpesa-pre\">(.*?)</pre>", page, re.S).group(1)
+    assert "\n      &quot;ResultCode&quot;: 0,\n" in body  # pretty-printed, one key a line
+    assert "<dt>result_code</dt><dd>0</dd>" in page
+    assert "{&#x27;" not in page  # no Python dict reprs
+
+
+def test_payments_and_raw_callbacks_are_read_only_views(admin_client, user):
+    payment = make_payment(user)
+    CallbackDoor().callback(payment, dumps(callback_body(payment)))
+    record = CallbackRecord.objects.get()
+    for url in (
+        f"/admin/payments/payment/{payment.pk}/change/",
+        f"/admin/payments/callbackrecord/{record.pk}/change/",
+    ):
+        page = admin_client.get(url).text
+        assert "<h1>View " in page and 'name="_save"' not in page and 'name="_continue"' not in page
+        assert ">Close</a>" in page
+        assert admin_client.post(url, {"status": "paid"}).status_code == 403
+    received = record.received_at.astimezone(ZoneInfo("Africa/Nairobi")).strftime("%Y-%m-%d %H:%M:%S EAT")
+    record_page = admin_client.get(f"/admin/payments/callbackrecord/{record.pk}/change/").text
+    assert received in record_page
+    assert '<pre class="mpesa-pre">{\n  &quot;Body&quot;: {\n' in record_page
+
+
+def test_staff_who_may_only_view_get_no_actions(user):
+    viewer = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_payment"))
+    client = Client()
+    client.force_login(viewer)
+    make_payment(user)
+    listing = client.get("/admin/payments/payment/")
+    assert listing.status_code == 200 and "Mark reviewed" not in listing.text
 
 
 def test_admin_actions(admin_client, user, django_capture_on_commit_callbacks):
@@ -108,3 +168,53 @@ def test_pages_need_login(client):
 def test_other_users_checkout_is_404(client, other_user, order):
     client.force_login(other_user)
     assert client.get(f"/checkout/{order.public_id}/").status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_payment_list_and_page_fit_1280_px_in_chromium(tmp_path):
+    """Real Chromium at 1280x800 (the admin's sidebar open): Status is on screen without
+    scrolling sideways, and a payment's JSON wraps inside the page."""
+    from tests.helpers.browser import chromium
+    from tests.helpers.live import App
+    from tests.helpers.procs import ROOT, manage
+
+    app = App(tmp_path)
+    env = {**app.env, "DJANGO_SUPERUSER_PASSWORD": "pw-ops-1280"}
+    manage("createsuperuser", "--noinput", "--username", "ops", "--email", "ops@example.com", env=env)
+    app.server.start()
+    try:
+        web = app.web(*app.customer())
+        for phone, status in (("0708374149", "paid"), ("0700001032", "cancelled"), ("0700000001", "failed")):
+            started = web.post_json("/payments/initiate/", {"amount": 2400, "phone": phone}).json()
+            app.wait_for_status(web, started["status_url"], status)
+        with chromium() as browser:
+            page = browser.new_page(base_url=app.url, viewport={"width": 1280, "height": 800})
+            page.goto("/admin/login/")
+            page.get_by_label("Username").fill("ops")
+            page.get_by_label("Password").fill("pw-ops-1280")
+            page.get_by_role("button", name="Log in").click()
+            page.goto("/admin/payments/payment/")
+            header = page.get_by_role("columnheader", name="Status")
+            box = header.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 1280
+            for text in ("Paid · 0", "Cancelled · 1032", "Failed · 1"):
+                cell = page.locator("#result_list td.field-status_line", has_text=text)
+                assert cell.bounding_box()["x"] + cell.bounding_box()["width"] <= 1280
+            assert page.evaluate(
+                "(el => el.scrollWidth <= el.clientWidth)(document.querySelector('.results'))"
+            )
+            artifacts = ROOT / "tests" / "artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "admin-payments-1280.png"))
+
+            page.get_by_role("link", name=re.compile(r"^[0-9a-f]{10}$")).first.click()
+            page.get_by_role("heading", name="View payment").wait_for()
+            assert page.get_by_role("button", name="Save").count() == 0
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert page.evaluate(
+                "[...document.querySelectorAll('pre')].every(p => p.scrollWidth <= p.clientWidth)"
+            )
+            page.screenshot(path=str(artifacts / "admin-payment-1280.png"), full_page=True)
+    finally:
+        app.server.stop()

@@ -16,6 +16,43 @@ def test_index_lists_test_numbers_and_recent_pushes(daraja, client):
         assert f'href="/simulator/phone/{phone}/"' in page
     assert checkout_id in page
     assert "no callback ever" in page
+    assert 'data-ws-path="/ws/simulator/pushes/"' in page and "simulator/index.js" in page
+
+
+def test_handset_links_say_what_they_do_and_name_the_phone(daraja, client):
+    """The visible words are the start of the accessible name (axe label-content-name-mismatch
+    runs on the real page in test_index_browser.py)."""
+    page = client.get("/simulator/").content.decode()
+    hidden = '<span class="visually-hidden"> 254700001032</span>'
+    assert f'<a href="/simulator/phone/254700001032/">Open handset{hidden}</a>' in page
+    assert 'aria-label="Open' not in page
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(
+        r'<tr id="push-\d+" data-push-id="\d+">\s*<td[^>]*>[^<]*</td>\s*<td><code>(ws_CO_\w+)', page
+    )
+
+
+def test_index_shows_twenty_pushes_a_page_newest_first(daraja, client):
+    ids = [daraja.accepted(f"2547110000{n:02d}") for n in range(45)]
+    first = client.get("/simulator/").content.decode()
+    assert _rows(first) == ids[::-1][:20]
+    assert "Page 1 of 3" in first and "45</span> pushes" in first
+    assert '<a rel="next" id="pushes-older" href="?page=2" >Older pushes</a>' in first
+    assert 'rel="prev"' not in first
+    last = client.get("/simulator/?page=3").content.decode()
+    assert _rows(last) == ids[4::-1]
+    assert '<a rel="prev" href="?page=2">Newer pushes</a>' in last
+    assert 'href="?page=4" hidden' in last
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "4", "1.5", "", "99999999999999999999", "٣", "2; DROP"])
+def test_a_page_that_does_not_exist_is_the_first_page(daraja, client, page):
+    ids = [daraja.accepted(f"2547110001{n:02d}") for n in range(45)]
+    response = client.get("/simulator/", {"page": page})
+    assert response.status_code == 200
+    assert _rows(response.content.decode()) == ids[::-1][:20]
 
 
 def test_handset_page(client, db):

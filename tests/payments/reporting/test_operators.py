@@ -1,6 +1,7 @@
 """Operators' tools: health endpoints, /metrics, the delivery-health dashboard, the timeline."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from payments import checkout
 from payments.models import CallbackRecord, Payment
-from payments.reporting.delivery_stats import delivery_health
+from payments.reporting.delivery_stats import delivery_health, result_code_label
 from tests.factories import callback_body, deposit_body, dumps, make_payment, query_result
 from tests.helpers.asgi import CallbackDoor
 
@@ -85,8 +86,41 @@ def test_dashboard_shows_latency_lost_rate_and_code_mix(staff_client, user):
     assert page.status_code == 200
     text = page.content.decode()
     assert "lost-callback rate <strong>25.0 %</strong>" in text
-    assert "<svg" in text and "Result codes" in text and "1032" in text
+    codes = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="mpesa-count">(\d+)</td>', text)
+    assert ("0: Paid", "3") in codes and ("1032: User cancelled / dismissed", "1") in codes
+    assert ("Callback", "3") in codes and ("STK query", "1") in codes  # settled by, in words
     assert staff_client.get("/admin/payments/payment/").content.decode().count("Delivery health") == 1
+
+
+def test_result_codes_are_labelled_with_darajas_meaning():
+    assert result_code_label("2001") == "2001: Wrong PIN"
+    assert result_code_label("1037") == "1037: Phone unreachable / no response in time"
+    assert result_code_label("SFC_IC0003") == "SFC_IC0003: TransactionType/PartyB mismatch"
+    assert result_code_label("777") == "777: not in Daraja’s result-code table"
+
+
+@pytest.mark.parametrize(
+    ("hours", "title", "current"),
+    [
+        ("1", "1 hour", "1 hour"),
+        ("24", "24 hours", "24 hours"),
+        ("168", "7 days", "7 days"),
+        ("720", "30 days", "30 days"),
+        ("48", "48 hours", None),
+        ("junk", "24 hours", "24 hours"),
+    ],
+)
+def test_dashboard_time_range_picker(staff_client, hours, title, current):
+    text = staff_client.get("/admin/payments/payment/health/", {"hours": hours}).content.decode()
+    assert f"(payments created in the last {title})" in text
+    links = re.findall(r'<a href="\?hours=(\d+)"( aria-current="page")?>Last ([^<]+)</a>', text)
+    assert [(h, label) for h, _, label in links] == [
+        ("1", "1 hour"),
+        ("24", "24 hours"),
+        ("168", "7 days"),
+        ("720", "30 days"),
+    ]
+    assert [label for _, mark, label in links if mark] == ([current] if current else [])
 
 
 def test_dashboard_needs_staff(client, user):
@@ -119,6 +153,9 @@ def test_timeline_shows_requests_callbacks_and_states_without_secrets(staff_clie
         "/payments/callbacks/",
     ):
         assert expected in page, expected
+    # The request sent to Daraja, pretty-printed as JSON (one key a line), not a Python repr.
+    assert '<dt>request</dt><dd><pre class="mpesa-pre">{\n  &quot;endpoint&quot;: ' in page
+    assert "\n  &quot;amount&quot;: 12,\n" in page
     from payments.checkout.callback_url import callback_token
 
     assert callback_token(payment.public_id) not in page
