@@ -11,8 +11,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from mpesa_plumbing.logs import mask_phone, mask_text
 
@@ -61,7 +62,7 @@ SUMMARY = (
     ("status", "flagged"),
     ("amount", "payable_kind"),
     ("user", "masked_phone", "masked_paid_phone"),
-    ("order", "wallet"),
+    ("paid_for", "payable_id"),
     ("account_reference", "transaction_desc"),
     ("result_code", "result_desc"),
     ("receipt_number", "settled_by"),
@@ -88,7 +89,7 @@ class PaymentAdmin(admin.ModelAdmin):
         ("Times (EAT)", {"fields": ("times",)}),
         ("Identifiers", {"classes": ("collapse",), "fields": IDENTIFIERS}),
     )
-    readonly_fields = [*RECORD_FIELDS, "masked_phone", "masked_paid_phone", "timeline", "times"]
+    readonly_fields = [*RECORD_FIELDS, "masked_phone", "masked_paid_phone", "paid_for", "timeline", "times"]
     has_change_permission = _changes_nothing
 
     def has_add_permission(self, request):
@@ -122,6 +123,19 @@ class PaymentAdmin(admin.ModelAdmin):
     @admin.display(description="Paid from")
     def masked_paid_phone(self, obj: Payment) -> str:
         return mask_phone(obj.paid_phone)
+
+    @admin.display(description="Paid for")
+    def paid_for(self, obj: Payment) -> str:
+        """The payable, linked to its own admin page when it has one."""
+        payable = obj.payable
+        if payable is None:
+            return f"{obj.payable_kind} (deleted)"
+        meta = payable._meta
+        try:
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[payable.pk])
+        except NoReverseMatch:
+            return str(payable)
+        return format_html('<a href="{}">{}</a>', url, payable)
 
     @admin.display(description="Times")
     def times(self, obj: Payment) -> str:

@@ -186,7 +186,7 @@ def test_the_payment_list_and_page_fit_1280_px_in_chromium(tmp_path):
     try:
         web = app.web(*app.customer())
         for phone, status in (("0708374149", "paid"), ("0700001032", "cancelled"), ("0700000001", "failed")):
-            started = web.post_json("/payments/initiate/", {"amount": 2400, "phone": phone}).json()
+            started = web.deposit(2400, phone).json()
             app.wait_for_status(web, started["status_url"], status)
         with chromium() as browser:
             page = browser.new_page(base_url=app.url, viewport={"width": 1280, "height": 800})
