@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt  # the hash-pinned lock (make lock)
 
 RUN groupadd --system app && useradd --system --gid app --home /app --shell /usr/sbin/nologin app
 COPY --chown=app:app manage.py ./

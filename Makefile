@@ -9,19 +9,26 @@ PORT ?= 8000
 # (Twisted's default is 50; the kernel caps it at net.core.somaxconn).
 BACKLOG ?= 1024
 
-.PHONY: run test test-fast lint system-test-deps run-scaled bench clean
+.PHONY: run test test-fast lint lock system-test-deps run-scaled bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The lock files pin every package with its hashes (pip-tools, from pyproject.toml's ranges):
+# a fresh clone installs exactly what was tested. `make lock` recompiles them.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed tests/requirements.txt
-	$(BIN)/pip install --quiet -r tests/requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r tests/requirements.txt
 	touch $@
+
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.test-installed
+	$(LOCK) -o requirements.txt pyproject.toml
+	$(LOCK) --extra test --extra bench -c requirements.txt -o tests/requirements.txt pyproject.toml
 
 ## Test-only JavaScript (axe-core for the accessibility checks), from the npm registry at the
 ## versions in tests/package-lock.json, into tests/node_modules.
@@ -69,7 +76,6 @@ test-fast: $(VENV)/.test-installed
 ## make bench: the benchmark (floor, our stack in 3+1 configurations, polling, OAuth), about
 ## 9 minutes; prints a table, writes bench/results/latest.json. Never fails on a time.
 bench: $(VENV)/.test-installed system-test-deps
-	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python -m bench.run
 
 ## make run-scaled: PostgreSQL + Redis + 2 Daphne + worker on loopback, no Docker needed.

@@ -13,7 +13,13 @@ class PaymentsConfig(AppConfig):
     verbose_name = "M-Pesa payments"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from mpesa_plumbing.jobs import register_source
+
+        from . import defaults
+
+        self.missing_secrets = defaults.apply(settings)  # the project's own settings win
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .checkout.reconcile import payments_reconcile_due

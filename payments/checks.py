@@ -71,3 +71,76 @@ def check_payments_settings(app_configs=None, **kwargs):
             )
         )
     return issues
+
+
+@register(deploy=False)
+def check_integration(app_configs=None, **kwargs):
+    """A project that adopted the engine wrongly (README, "Add M-Pesa checkout to your Django
+    project"): these catch each missing step at start-up instead of at the first payment."""
+    from django.apps import apps
+
+    from .payables import registered
+
+    issues = []
+    if missing := getattr(apps.get_app_config("payments"), "missing_secrets", []):
+        issues.append(
+            Error(
+                f"Production settings without a value: {', '.join(missing)}.",
+                hint="Set them (payments/defaults.py lists every engine setting).",
+                id="payments.E014",
+            )
+        )
+    if not registered():
+        issues.append(
+            Warning(
+                "No payable is registered: nothing can be paid for yet.",
+                hint="Decorate a model with @payments.payables.register('<kind>') (README: payables).",
+                id="payments.W010",
+            )
+        )
+    if not getattr(settings, "CHANNEL_LAYERS", {}).get("default"):
+        issues.append(
+            Error(
+                "No channel layer is configured: pages would never hear their payment's status.",
+                hint="Set CHANNEL_LAYERS (Redis with channels-redis; the in-memory layer in development).",
+                id="payments.E010",
+            )
+        )
+    scheme = urlsplit(getattr(settings, "DARAJA_CALLBACK_BASE_URL", "")).scheme
+    if scheme not in ("http", "https"):
+        issues.append(
+            Error(
+                "DARAJA_CALLBACK_BASE_URL is not an http(s) URL: Daraja could never call it back.",
+                hint="Set it to your public origin, e.g. https://shop.example.co.ke.",
+                id="payments.E011",
+            )
+        )
+    origins = getattr(settings, "PAYMENTS_FRONTEND_ORIGINS", [])
+    if origins:
+        for app, why in (("corsheaders", "CORS"), ("rest_framework.authtoken", "API tokens")):
+            if not apps.is_installed(app):
+                issues.append(
+                    Error(
+                        f"PAYMENTS_FRONTEND_ORIGINS is set but {app} ({why}) is not installed.",
+                        hint=f"Add {app!r} to INSTALLED_APPS.",
+                        id="payments.E012",
+                    )
+                )
+        sockets = set(getattr(settings, "PAYMENTS_WS_ALLOWED_ORIGINS", []))
+        if missing := sorted(set(origins) - sockets):
+            issues.append(
+                Warning(
+                    f"Front-end origins without WebSocket access: {', '.join(missing)}.",
+                    hint="Leave PAYMENTS_WS_ALLOWED_ORIGINS unset (it defaults to PAYMENTS_FRONTEND_ORIGINS) "
+                    "or list them there: their pages would fall back to polling.",
+                    id="payments.W011",
+                )
+            )
+        if getattr(settings, "PAYMENTS_WS_TICKET_SECONDS", 0) <= 0:
+            issues.append(
+                Error(
+                    "PAYMENTS_WS_TICKET_SECONDS must be positive when front ends on other origins are set.",
+                    id="payments.E013",
+                )
+            )
+    return issues

@@ -1,9 +1,7 @@
-"""WebSocket routes of every app (the simulator's handset only when it is enabled); any other
-path is refused at the handshake (403), never a 500."""
+"""WebSocket routes of every app (the simulator's handset only when it is enabled); the
+engine's application refuses any other path at the handshake (403), never a 500."""
 
-from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.urls import re_path
 
 from payments.live.routing import websocket_urlpatterns as payment_routes
 
@@ -12,5 +10,3 @@ if settings.SIMULATOR_ENABLED:
     from simulator.routing import websocket_urlpatterns as simulator_routes
 
     websocket_urlpatterns += simulator_routes
-
-websocket_urlpatterns.append(re_path(r"", WebsocketDenier.as_asgi()))  # last: nothing else matched

@@ -14,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from mpesa_plumbing.client_ip import parse_networks
+from payments.defaults import DARAJA_HOSTS, SAFARICOM_CALLBACK_IPS, SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from project.layers import channel_layer_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,12 +27,6 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 PRODUCTION = not DEBUG
 
 # Public sandbox values (daraja-reference.md §8): safe to ship as development defaults only.
-SANDBOX_SHORTCODE = "174379"
-SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
-DARAJA_HOSTS = {
-    "sandbox": "https://sandbox.safaricom.co.ke",
-    "production": "https://api.safaricom.co.ke",
-}
 
 _missing: list[str] = []
 
@@ -76,23 +71,7 @@ DARAJA_QUERY_RATE = env.str("DARAJA_QUERY_RATE", default="5/60")
 if DARAJA_QUERY_RATE and not re.fullmatch(r"[1-9]\d*/[1-9]\d*", DARAJA_QUERY_RATE):
     raise ImproperlyConfigured("DARAJA_QUERY_RATE: count/seconds such as 5/60, or empty.")
 # daraja-reference.md §6.1: the widely circulated list; both observed sandbox IPs are in it.
-DARAJA_CALLBACK_IPS = env.list(
-    "DARAJA_CALLBACK_IPS",
-    default=[
-        "196.201.214.200",
-        "196.201.214.206",
-        "196.201.213.114",
-        "196.201.214.207",
-        "196.201.214.208",
-        "196.201.213.44",
-        "196.201.212.127",
-        "196.201.212.138",
-        "196.201.212.129",
-        "196.201.212.136",
-        "196.201.212.74",
-        "196.201.212.69",
-    ],
-)
+DARAJA_CALLBACK_IPS = env.list("DARAJA_CALLBACK_IPS", default=SAFARICOM_CALLBACK_IPS)
 try:  # addresses or CIDR ranges; a typo stops the process here instead of refusing callbacks
     DARAJA_CALLBACK_NETWORKS = parse_networks(DARAJA_CALLBACK_IPS)
 except ValueError as exc:

@@ -14,6 +14,7 @@ resolved ``SimConfig`` and none of them knows profiles exist.
 import math
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -144,6 +145,12 @@ class SimConfig:
         return f"SimConfig(shortcode={self.merchant.shortcode!r})"
 
 
+def _loopback() -> list[str]:
+    """By default callbacks may go to this machine and to the host the shop says it is on."""
+    host = urlsplit(str(_get("DARAJA_CALLBACK_BASE_URL", ""))).hostname or ""
+    return sorted({"127.0.0.1", "localhost", host} - {""})
+
+
 def sim_config() -> SimConfig:
     """A fresh snapshot of the settings (cheap; tests override settings freely)."""
     shortcode = str(_get("DARAJA_SHORTCODE", "174379"))
@@ -165,7 +172,9 @@ def sim_config() -> SimConfig:
         pin_window=float(_get("SIMULATOR_PIN_WINDOW_SECONDS", 60.0)),
         callback_timeout=float(_get("SIMULATOR_CALLBACK_TIMEOUT_SECONDS", 5.0)),
         allowed_callback_hosts=tuple(
-            h.strip().lower().strip("[]") for h in _get("SIMULATOR_ALLOWED_CALLBACK_HOSTS", []) if h.strip()
+            h.strip().lower().strip("[]")
+            for h in _get("SIMULATOR_ALLOWED_CALLBACK_HOSTS", _loopback())
+            if h.strip()
         ),
         token_invalidates_previous=bool(_get("SIMULATOR_TOKEN_INVALIDATES_PREVIOUS", True)),
         token_lifetime=int(_get("SIMULATOR_TOKEN_LIFETIME_SECONDS", 3599)),

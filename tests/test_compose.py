@@ -82,4 +82,5 @@ def test_dockerfile_is_slim_non_root_with_static_files():
     for app in ("project", "mpesa_plumbing", "payments", "simulator", "frontend"):
         assert f"COPY --chown=app:app {app} ./{app}" in dockerfile
     assert not re.search(r"^COPY .*\b(tests|bench)\b", dockerfile, re.M)  # tooling stays out
-    assert "servestatic" in (ROOT / "requirements.txt").read_text()
+    assert "--require-hashes -r requirements.txt" in dockerfile
+    assert "servestatic==" in (ROOT / "requirements.txt").read_text()

@@ -158,3 +158,35 @@ def test_bad_collector_thresholds_refuse_to_start():
         ["-c", "import project.asgi"], {"PAYMENTS_GC_THRESHOLDS": "0,1", "DJANGO_READ_DOT_ENV": "false"}
     )
     assert done.returncode != 0 and "PAYMENTS_GC_THRESHOLDS" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"CHANNEL_LAYERS": {}}, "payments.E010"),
+        ({"DARAJA_CALLBACK_BASE_URL": "ftp://shop.example"}, "payments.E011"),
+        (
+            {"PAYMENTS_FRONTEND_ORIGINS": ["https://shop.example"], "PAYMENTS_WS_ALLOWED_ORIGINS": []},
+            "payments.W011",
+        ),
+        (
+            {"PAYMENTS_FRONTEND_ORIGINS": ["https://shop.example"], "PAYMENTS_WS_TICKET_SECONDS": 0},
+            "payments.E013",
+        ),
+    ],
+)
+def test_integration_checks_name_the_missing_step(settings, overrides, expected):
+    from payments.checks import check_integration
+
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    assert expected in {issue.id for issue in check_integration()}
+
+
+def test_no_payable_registered_is_a_warning(monkeypatch):
+    from payments import payables
+    from payments.checks import check_integration
+
+    assert "payments.W010" not in {i.id for i in check_integration()}
+    monkeypatch.setattr(payables, "_registry", {})
+    assert "payments.W010" in {i.id for i in check_integration()}

@@ -1,0 +1,182 @@
+"""ASGI wrappers: a request-body cap and a structured access log.
+
+- ``BodySizeLimit``: Django's ASGI handler spools the whole body before a view runs, and a
+  body without (or with an understated) Content-Length is only measured after it has been
+  read. This refuses with 413 as soon as the declared or received size passes the cap.
+- ``AccessLog``: one structured line per HTTP request and WebSocket handshake, with the path
+  passed through ``redact`` first (capability tokens in callback paths: Daphne's own access
+  log prints raw paths, so it runs with ``-v 0`` and this logs instead).
+- ``OriginValidator``: WebSocket handshakes only from allowed origins (scheme, host and port).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+access_logger = logging.getLogger("mpesa_plumbing.access")
+
+
+class BodySizeLimit:
+    """``cap_for_path(path)`` gives the byte limit of a request to ``path``."""
+
+    def __init__(self, app, cap_for_path: Callable[[str], int]):
+        self.app = app
+        self.cap_for_path = cap_for_path
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cap = self.cap_for_path(scope.get("path", ""))
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await _too_large(send, 400)
+                if declared > cap:
+                    return await _too_large(send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            size += len(message.get("body", b""))
+            if size > cap:
+                return await _too_large(send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _too_large(send, status: int = 413) -> None:
+    body = (
+        b'{"error": "Request body too large.", "fields": {}}'
+        if status == 413
+        else b'{"error": "Bad Content-Length.", "fields": {}}'
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class AccessLog:
+    def __init__(self, app, redact: Callable[[str], str] = str):
+        self.app = app
+        self.redact = redact
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket") or not settings.ACCESS_LOG:
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        outcome = {"status": None}
+
+        async def watch(message):
+            kind = message["type"]
+            if kind == "http.response.start":
+                outcome["status"] = message["status"]
+            elif kind == "websocket.accept":
+                outcome["status"] = 101
+            elif kind == "websocket.close" and outcome["status"] is None:
+                outcome["status"] = 403
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            client = scope.get("client") or ("", 0)
+            access_logger.info(
+                "%s %s %s",
+                scope.get("method", "WS"),
+                self.redact(scope.get("path", "")),
+                outcome["status"],
+                extra={
+                    "event": "http.access" if scope["type"] == "http" else "ws.handshake",
+                    "status": outcome["status"],
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": client[0],
+                },
+            )
+
+
+def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int]:
+    return scheme, host.lower().rstrip("."), port or (443 if scheme == "https" else 80)
+
+
+def parse_origin(text: str) -> tuple[str, str, int] | None:
+    """``https://shop.example:8443`` → (scheme, host, port) with default ports filled in;
+    None for anything that is not an http(s) origin."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        return None
+    return _origin(parts.scheme, parts.hostname, port)
+
+
+class OriginValidator:
+    """WebSocket handshakes only from an allowed origin, compared by scheme, host AND port
+    (Channels' own validator compares the host alone, so a page on another port or scheme of
+    the same host was let in).
+
+    Allowed: the socket's own origin (the Origin header equals the scheme and Host of the
+    handshake, with the Host in ALLOWED_HOSTS), or one of ``extra_origins()`` (front ends on
+    other origins). Everything else, and a handshake without Origin, is refused (HTTP 403).
+    """
+
+    def __init__(self, app, extra_origins: Callable[[], list[str]] = list):
+        self.app = app
+        self.extra_origins = extra_origins
+        self.denier = WebsocketDenier.as_asgi()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not self.allowed(scope):
+            return await self.denier(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def allowed(self, scope) -> bool:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        origin = parse_origin(headers.get("origin", ""))
+        if origin is None:
+            return False
+        if origin in {parse_origin(o) for o in self.extra_origins()} - {None}:
+            return True
+        domain, port = split_domain_port(headers.get("host", ""))
+        allowed_hosts = settings.ALLOWED_HOSTS or (
+            [".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
+        )
+        if not domain or not validate_host(domain, allowed_hosts):
+            return False
+        scheme = "https" if scope.get("scheme") == "wss" or _behind_tls(headers) else "http"
+        return origin == _origin(scheme, domain, int(port) if port.isdigit() else None)
+
+
+def _behind_tls(headers: dict[str, str]) -> bool:
+    """SECURE_PROXY_SSL_HEADER says the proxy in front terminated TLS."""
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    if not proxy:
+        return False
+    meta_name, expected = proxy
+    return headers.get(meta_name.removeprefix("HTTP_").replace("_", "-").lower()) == expected

@@ -1,0 +1,87 @@
+"""The one bridge from async code to the database: ``await in_db(fn, *args, **kwargs)``.
+
+Every async caller (views, the callback door, consumers, the simulator's endpoints, the job
+runner) runs its ORM work through here, never through its own ``sync_to_async``.
+
+It is asgiref's ``sync_to_async`` on a small dedicated executor (``DB_THREADS`` threads,
+``PAYMENTS_DB_THREADS`` in settings). Why a dedicated executor rather than asgiref's default
+thread-per-request: Django's database connections are thread-local, and under ASGI each request
+gets a fresh thread, so each request opened (and closed) its own connection, the largest single
+cost of a callback in the profile (bench/README.md). These threads keep their connections, and
+a request never holds one while it awaits the network (the Daraja call), so a PostgreSQL pool
+cannot be starved by slow upstream answers.
+
+Because it is asgiref's bridge, sync code running here that calls ``async_to_sync`` (the status
+broadcast, the Daraja client) runs that coroutine on the caller's event loop, so per-loop
+clients (httpx, the channel layer) are reused instead of a new loop being made per call.
+
+``DB_THREADS = 0`` runs the work thread-sensitively instead (asgiref's default), which the
+in-process tests use for tests inside a transaction that other threads cannot see.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_size = 0
+
+
+def db_threads() -> int:
+    return int(getattr(settings, "PAYMENTS_DB_THREADS", 4))
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    global _executor, _size
+    with _lock:
+        if _executor is None or _size != size:
+            if _executor is not None:
+                _executor.shutdown(wait=False)
+            _executor, _size = ThreadPoolExecutor(size, thread_name_prefix="db"), size
+        return _executor
+
+
+def _guarded(fn, args, kwargs) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except DatabaseError:
+        connection.close()  # a broken connection is reopened by this thread's next call
+        raise
+
+
+async def in_db(fn, *args, **kwargs) -> Any:
+    """Run ``fn(*args, **kwargs)`` (sync ORM code) off the event loop; returns its result."""
+    size = db_threads()
+    if size <= 0:
+        return await sync_to_async(fn)(*args, **kwargs)
+    return await sync_to_async(_guarded, thread_sensitive=False, executor=_pool(size))(fn, args, kwargs)
+
+
+def close_db_threads(timeout: float = 10.0) -> None:
+    """Close every bridge thread's connection and stop the threads (tests, shutdown).
+
+    Each thread closes its own connection (Django's connections are thread-local), so one
+    close task per thread is queued behind a barrier that only lets them finish together.
+    """
+    global _executor
+    with _lock:
+        executor, size, _executor = _executor, _size, None
+    if executor is None:
+        return
+    barrier = threading.Barrier(size)
+
+    def close_mine() -> None:
+        try:
+            barrier.wait(timeout=timeout)
+        except threading.BrokenBarrierError:
+            pass
+        connection.close()
+
+    for _ in range(size):
+        executor.submit(close_mine)
+    executor.shutdown(wait=True)

@@ -1,0 +1,47 @@
+"""The only writers of payment state. Every transition is a conditional UPDATE that reports
+who won; the payable's effect (``payable_paid``: a ledger credit, an order marked paid, a fee
+held) happens in the winner's transaction; pushes to browsers and signals happen after commit.
+
+Lock order, whenever several rows are written in one transaction: payment → payable → the
+payable's own rows (ledger entry, escrow event).
+"""
+
+from .callbacks import callback_process, callback_receive, callback_replay, callback_store
+from .initiate import (
+    IdempotencyConflict,
+    InitiateResult,
+    InitiationRefused,
+    PayableSettled,
+    PromptInProgress,
+    SubscriberLocked,
+    payment_create,
+    payment_initiate,
+    payment_mark_pushed,
+    payment_mark_rejected,
+    payment_mark_unknown,
+)
+from .settle import Applied, payment_apply_result, payment_mark_reviewed
+from .transitions import payment_transition, payments_expire_overdue
+
+__all__ = [
+    "Applied",
+    "callback_process",
+    "callback_receive",
+    "callback_replay",
+    "callback_store",
+    "IdempotencyConflict",
+    "InitiateResult",
+    "InitiationRefused",
+    "PayableSettled",
+    "PromptInProgress",
+    "SubscriberLocked",
+    "payment_apply_result",
+    "payment_create",
+    "payment_initiate",
+    "payment_mark_pushed",
+    "payment_mark_rejected",
+    "payment_mark_reviewed",
+    "payment_mark_unknown",
+    "payment_transition",
+    "payments_expire_overdue",
+]

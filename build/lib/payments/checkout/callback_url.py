@@ -1,0 +1,54 @@
+"""The callback URL: built in one place, one per payment, authenticated by capability.
+
+Daraja signs nothing (daraja-reference.md §6.1), so the URL carries an HMAC of the payment's
+public id under a server secret. Both path parts are lowercase hex, so none of Daraja's
+forbidden words (mpesa, safaricom, exe, cmd, sql, query; §9.6) can ever appear in them.
+"""
+
+import hashlib
+import hmac
+import re
+import uuid
+
+from django.conf import settings
+
+# The callback door (payments/http/callback.py) serves exactly this prefix, ahead of Django.
+CALLBACK_PATH_PREFIX = "/payments/callbacks/"
+TOKEN_HEX_LENGTH = 32
+FORBIDDEN_WORDS = ("m-pesa", "mpesa", "safaricom", "exec", "exe", "cmd", "sql", "query")
+
+
+def callback_token(public_id: uuid.UUID) -> str:
+    key = settings.PAYMENTS_CALLBACK_SECRET.encode()
+    digest = hmac.new(key, b"stk-callback:" + public_id.hex.encode(), hashlib.sha256)
+    return digest.hexdigest()[:TOKEN_HEX_LENGTH]
+
+
+def verify_callback_token(public_id: uuid.UUID, token: str) -> bool:
+    """Constant-time comparison; case matters (the token we issue is lowercase hex)."""
+    if not token.isascii():
+        return False
+    return hmac.compare_digest(callback_token(public_id).encode(), token.encode())
+
+
+def callback_path(public_id: uuid.UUID) -> str:
+    """``/payments/callbacks/<public id hex>/<token>/``: hex only, so none of Daraja's
+    forbidden URL words can appear (§9.6)."""
+    return f"{CALLBACK_PATH_PREFIX}{public_id.hex}/{callback_token(public_id)}/"
+
+
+def callback_url(public_id: uuid.UUID) -> str:
+    return settings.DARAJA_CALLBACK_BASE_URL.rstrip("/") + callback_path(public_id)
+
+
+def forbidden_words_in(url: str) -> list[str]:
+    lowered = url.lower()
+    return [word for word in FORBIDDEN_WORDS if word in lowered]
+
+
+_TOKEN_IN_PATH = re.compile(rf"({re.escape(CALLBACK_PATH_PREFIX)}[^/\s]*/)[^/\s]+")
+
+
+def redact_callback_tokens(text: str) -> str:
+    """Hide capability tokens in paths before they reach any log."""
+    return _TOKEN_IN_PATH.sub(r"\1****", text)

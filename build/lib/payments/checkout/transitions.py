@@ -1,0 +1,112 @@
+"""The one transition primitive and the local-deadline sweep."""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mpesa_plumbing.logs import mask_phone
+
+from ..live.broadcast import broadcast_after_commit
+from ..models import Payment, PaymentEvent
+from ..signals import signal_after_commit
+
+logger = logging.getLogger("payments")
+S = Payment.Status
+_CAS_ATTEMPTS = 6
+
+
+def payment_transition(
+    payment: Payment,
+    *,
+    allowed_from: Iterable[str],
+    to: str,
+    source: str,
+    detail: dict[str, Any] | None = None,
+    **fields: Any,
+) -> str | None:
+    """Move ``payment`` to ``to`` if its current status is in ``allowed_from``.
+
+    A compare-and-swap on the exact current status (re-read and retried while it stays
+    allowed), so the winner knows what it replaced. Returns the previous status when this
+    call won, None when the payment was elsewhere (duplicate, late, or lost the race).
+    Records a timeline event and schedules the browser push for after commit.
+    """
+    allowed = set(allowed_from)
+    current = payment.status
+    for _ in range(_CAS_ATTEMPTS):
+        if current not in allowed:
+            return None
+        now = timezone.now()
+        updated = Payment.objects.filter(pk=payment.pk, status=current).update(
+            status=to, version=F("version") + 1, updated_at=now, **fields
+        )
+        if updated:
+            PaymentEvent.objects.create(
+                payment_id=payment.pk,
+                kind=PaymentEvent.Kind.STATE,
+                source=source,
+                from_status=current,
+                to_status=to,
+                detail=detail or {},
+            )
+            broadcast_after_commit(payment.pk)
+            signal_after_commit(payment.pk, to)
+            logger.info(
+                "payment %s -> %s",
+                current,
+                to,
+                extra={
+                    "event": "payment.transition",
+                    "payment": str(payment.public_id),
+                    "checkout_request_id": payment.checkout_request_id or "",
+                    "phone": mask_phone(payment.phone),
+                    "source": source,
+                    "from_status": current,
+                    "to_status": to,
+                },
+            )
+            payment.status = to
+            return current
+        current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()
+    return None
+
+
+def payments_expire_overdue(*, phone: str | None = None) -> int:
+    """Apply local deadlines: a push stuck in ``initiating`` (the process died mid-call)
+    becomes ``unknown``; ``pending``/``unknown`` past ``expires_at`` become ``expired``
+    (still reconcilable). Idempotent; returns how many payments moved."""
+    now = timezone.now()
+    stuck_after = settings.DARAJA_CONNECT_TIMEOUT + 2 * settings.DARAJA_READ_TIMEOUT + 30
+    base = Payment.objects.all() if phone is None else Payment.objects.filter(phone=phone)
+    moved = 0
+    stuck = base.filter(status=S.INITIATING, created_at__lt=now - timedelta(seconds=stuck_after))
+    for payment in stuck:
+        with transaction.atomic():
+            if payment_transition(
+                payment,
+                allowed_from=[S.INITIATING],
+                to=S.UNKNOWN,
+                source=Payment.Source.EXPIRY,
+                detail={"reason": "push never answered (process stopped mid-call?)"},
+                error_message="The push call did not complete; outcome unknown.",
+                next_check_at=now,
+            ):
+                moved += 1
+    overdue = base.filter(status__in=[S.PENDING, S.UNKNOWN], expires_at__lt=now)
+    for payment in overdue:
+        with transaction.atomic():
+            if payment_transition(
+                payment,
+                allowed_from=[S.PENDING, S.UNKNOWN],
+                to=S.EXPIRED,
+                source=Payment.Source.EXPIRY,
+                detail={"reason": "local deadline passed without an answer"},
+            ):
+                moved += 1
+    return moved

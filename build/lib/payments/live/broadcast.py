@@ -1,0 +1,113 @@
+"""Live status: the group name, THE payload serializer, and the after-commit broadcast.
+
+The snapshot a consumer sends on connect, the status JSON endpoint and every pushed frame use
+``payment_status_payload``: one serializer, JSON primitives only (channels-redis speaks
+msgpack, which rejects Decimal/UUID/datetime).
+
+One broadcast path: a transition schedules ``broadcast_after_commit``; after the commit the
+committed state is sent to the payment's group. From the database bridge's threads the send
+runs on the server's event loop (asgiref), so nothing else sends status frames.
+"""
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from mpesa_plumbing.logs import mask_phone
+
+from ..models import Payment, PaymentEvent
+from ..money import format_kes
+from ..results import customer_message
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "payment.status"
+
+
+def payment_group_name(public_id: uuid.UUID) -> str:
+    """``payment.<32 hex>``: valid for every channel layer, unguessable, no PII."""
+    return f"payment.{public_id.hex}"
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _payable(payment: Payment) -> dict[str, Any]:
+    """What is paid for: its kind, the reference shown on the phone, and what the payable says
+    of itself (``payable_summary``: a balance, an escrow state…), JSON primitives only."""
+    payable = payment.payable
+    summary = payable.payable_summary() if payable is not None else {}
+    return {"kind": payment.payable_kind, "reference": payment.account_reference, **summary}
+
+
+def payment_status_payload(payment: Payment) -> dict[str, Any]:
+    """Everything a checkout page needs, as JSON primitives. ``version`` orders frames."""
+    msg = customer_message(payment)
+    pin_deadline = (
+        payment.pushed_at + timedelta(seconds=settings.PAYMENTS_PIN_WINDOW_SECONDS)
+        if payment.pushed_at
+        else None
+    )
+    payload: dict[str, Any] = {
+        "public_id": str(payment.public_id),
+        "status": payment.status,
+        "status_label": Payment.Status(payment.status).label,
+        "terminal": payment.is_terminal,
+        "result_code": payment.result_code or None,
+        "title": msg.title,
+        "message": msg.detail,
+        "retry": msg.retry,
+        "receipt": payment.receipt_number or None,
+        "amount": int(payment.amount),
+        "amount_display": format_kes(payment.amount),
+        "phone_masked": mask_phone(payment.phone),
+        "payable": _payable(payment),
+        "created_at": _iso(payment.created_at),
+        "updated_at": _iso(payment.updated_at),
+        "pin_deadline": _iso(pin_deadline),
+        "version": int(payment.version),
+    }
+    return payload
+
+
+def status_event(payment: Payment) -> dict[str, Any]:
+    return {"type": EVENT_TYPE, "payment": payment_status_payload(payment)}
+
+
+def broadcast_payment_status(*, payment_id: int) -> bool:
+    """Send the committed state to the payment's group and note it on the timeline. Never
+    raises: the database is the truth and a missed frame is repaired by the next
+    connect/resync (snapshot)."""
+    try:
+        payment = Payment.objects.get(pk=payment_id)
+        layer = get_channel_layer()
+        async_to_sync(layer.group_send)(payment_group_name(payment.public_id), status_event(payment))
+    except Exception as exc:  # Redis (or the database) may be down: the payment is settled anyway
+        logger.warning(
+            "status push failed; clients will resync",
+            extra={"event": "push.failed", "payment_id": payment_id, "error": repr(exc)},
+        )
+        return False
+    PaymentEvent.objects.create(
+        payment=payment,
+        kind=PaymentEvent.Kind.BROADCAST,
+        to_status=payment.status,
+        detail={"version": payment.version},
+    )
+    return True
+
+
+def broadcast_after_commit(payment_id: int) -> None:
+    """Schedule the broadcast for after the surrounding transaction commits (never before)."""
+
+    def push_status() -> None:  # a named function: Django's robust on_commit logs __qualname__
+        broadcast_payment_status(payment_id=payment_id)
+
+    transaction.on_commit(push_status, robust=True)

@@ -1,0 +1,155 @@
+"""``ws/payments/<public_id>/``: one payment's live status, for its owner (or staff).
+
+Who: the session (same-origin pages), or ``?ticket=`` — a single-use, short-lived ticket from
+``POST /payments/<id>/ticket/`` (live/tickets.py) for front ends without our cookie.
+Connect: authenticate → per-user limit → ``group_add`` → one database read that both
+authorises (owner or staff) and is the snapshot → accept → snapshot frame. Joining before
+reading closes the gap in which a callback could commit unseen (a refused socket leaves the
+group again at once); frames carry ``version`` so the page drops anything older than what it
+shows. Database work goes through the database bridge (mpesa_plumbing/db.py): no connection
+is opened per handshake.
+
+Refusals happen before accept (the handshake is rejected with HTTP 403): anonymous, not
+the owner, unknown payment, too many sockets for this user, channel layer unreachable.
+Close codes after accept:
+  1011  the channel layer (Redis) failed under an open socket: reconnect (with backoff)
+  4008  frame too large, binary, or not JSON (policy violation)
+  4029  more than PAYMENTS_WS_MAX_MESSAGES frames within PAYMENTS_WS_RATE_WINDOW_SECONDS
+Inbound frames: ``{"type": "ping"}`` → ``{"type": "pong"}``; ``{"type": "resync"}`` → a new
+snapshot. Anything else gets ``{"type": "error"}`` and changes nothing.
+"""
+
+import logging
+import time
+from collections import defaultdict, deque
+from urllib.parse import parse_qs
+
+from channels.auth import AuthMiddleware, CookieMiddleware, SessionMiddleware
+from channels.auth import get_user as channels_get_user
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from mpesa_plumbing.db import in_db
+from mpesa_plumbing.jsonbody import JsonError, loads
+
+from ..selectors import payment_get_for_user
+from .broadcast import EVENT_TYPE, payment_group_name, payment_status_payload
+from .tickets import ticket_redeem
+
+logger = logging.getLogger("payments.ws")
+
+CLOSE_LAYER_DOWN = 1011
+CLOSE_POLICY = 4008
+CLOSE_RATE = 4029
+MAX_FRAME_BYTES = 1024
+
+
+def _snapshot(user, public_id):
+    payment = payment_get_for_user(user=user, public_id=public_id)
+    return payment_status_payload(payment) if payment else None
+
+
+class DbThreadAuthMiddleware(AuthMiddleware):
+    """Channels' ``AuthMiddleware`` (same session checks: channels.auth.get_user), with the
+    lookup through the database bridge (its long-lived threads) instead of a
+    ``database_sync_to_async`` hop that opens and closes a connection per handshake."""
+
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await in_db(channels_get_user.func, scope)
+
+
+def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)
+    return CookieMiddleware(SessionMiddleware(DbThreadAuthMiddleware(inner)))
+
+
+class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
+    # Sockets per user in this process (one event loop per process: no lock needed).
+    open_by_user: dict[int, set[str]] = defaultdict(set)
+
+    group: str | None = None
+    user_id: int | None = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
+            # Redis went away under an open socket: close it so the page reconnects and
+            # resyncs from the database once the layer is back.
+            logger.warning("channel layer failed: %r", exc, extra={"event": "ws.layer_down"})
+            try:
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_DOWN})
+            except Exception:  # the socket may already be gone
+                pass
+            await self.disconnect(CLOSE_LAYER_DOWN)
+
+    async def connect(self):
+        user = self.scope.get("user")
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        if user is None or not user.is_authenticated:
+            ticket = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("ticket")
+            user = await in_db(ticket_redeem, ticket[0], public_id=public_id) if ticket else None
+        if user is None or not user.is_authenticated:
+            return await self.close()
+        sockets = self.open_by_user[user.pk]
+        if len(sockets) >= settings.PAYMENTS_WS_MAX_PER_USER:
+            logger.warning("too many sockets for one user", extra={"event": "ws.limit", "user": user.pk})
+            return await self.close()
+        group = payment_group_name(public_id)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception as exc:  # channel layer (Redis) down: refuse rather than go deaf
+            logger.warning("channel layer unavailable at connect: %r", exc, extra={"event": "ws.layer_down"})
+            return await self.close()
+        snapshot = await in_db(_snapshot, user, public_id)
+        if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
+            await self.channel_layer.group_discard(group, self.channel_name)
+            return await self.close()
+        self.group, self.user_id, self.viewer = group, user.pk, user
+        sockets.add(self.channel_name)
+        self.recent: deque[float] = deque()
+        await self.accept()
+        await self.send_json({"type": EVENT_TYPE, "payment": snapshot, "snapshot": True})
+
+    async def send_snapshot(self, user, public_id) -> None:
+        payload = await in_db(_snapshot, user, public_id)
+        if payload is not None:
+            await self.send_json({"type": EVENT_TYPE, "payment": payload, "snapshot": True})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            return await self.close(code=CLOSE_POLICY)
+        now = time.monotonic()
+        window = settings.PAYMENTS_WS_RATE_WINDOW_SECONDS
+        while self.recent and now - self.recent[0] > window:
+            self.recent.popleft()
+        self.recent.append(now)
+        if len(self.recent) > settings.PAYMENTS_WS_MAX_MESSAGES:
+            return await self.close(code=CLOSE_RATE)
+        try:
+            message = loads(text_data, max_depth=4)
+        except JsonError:
+            return await self.close(code=CLOSE_POLICY)
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "resync":
+            await self.send_snapshot(self.viewer, self.scope["url_route"]["kwargs"]["public_id"])
+        else:
+            await self.send_json({"type": "error", "error": "Only ping and resync are accepted."})
+
+    async def payment_status(self, event):
+        """Channel-layer event ``payment.status`` → the browser frame, unchanged."""
+        await self.send_json(event)
+
+    async def disconnect(self, code):
+        if self.user_id is not None:
+            self.open_by_user[self.user_id].discard(self.channel_name)
+            if not self.open_by_user[self.user_id]:
+                del self.open_by_user[self.user_id]
+        if self.group is not None:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:
+                logger.warning("group_discard failed: %r", exc, extra={"event": "ws.layer_down"})

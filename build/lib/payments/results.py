@@ -1,0 +1,156 @@
+"""The state machine on one screen: ResultCode → status, and what we tell the customer.
+
+Logic branches on ResultCode only; ResultDesc is stored verbatim but never interpreted
+(daraja-reference.md §7, §9.15).
+"""
+
+from dataclasses import dataclass
+
+from .models import Payment
+
+S = Payment.Status
+
+# §7: 1032/1031 cancelled; 1037/1019 timed out; 0 paid; everything else failed (reason kept).
+_STATUS_BY_CODE: dict[str, str] = {
+    "0": S.PAID,
+    "1032": S.CANCELLED,
+    "1031": S.CANCELLED,
+    "1037": S.TIMED_OUT,
+    "1019": S.TIMED_OUT,
+    "1036": S.TIMED_OUT,
+}
+
+
+def status_for_result_code(code: str) -> str:
+    """Final status for a (non-pending) ResultCode; unknown codes are failures."""
+    return _STATUS_BY_CODE.get(code, S.FAILED)
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    title: str
+    detail: str
+    retry: bool  # offer "Try again"
+
+
+_BY_CODE: dict[str, CustomerMessage] = {
+    "1": CustomerMessage(
+        "Insufficient funds",
+        "Your M-Pesa balance was not enough. Top up M-Pesa (or enable Fuliza) and try again.",
+        True,
+    ),
+    "2001": CustomerMessage(
+        "Wrong PIN", "The M-Pesa PIN entered was not correct. Try again and enter your PIN.", True
+    ),
+    "1032": CustomerMessage(
+        "Cancelled", "You cancelled the M-Pesa prompt. Nothing was charged; you can try again.", True
+    ),
+    "1031": CustomerMessage(
+        "Cancelled", "The M-Pesa prompt was cancelled. Nothing was charged; you can try again.", True
+    ),
+    "1037": CustomerMessage(
+        "Timed out",
+        "We could not reach your phone or you did not answer in time. Make sure it is on and "
+        "unlocked, then try again.",
+        True,
+    ),
+    "1019": CustomerMessage(
+        "Timed out", "The prompt expired before it was completed. Try again when ready.", True
+    ),
+    "1036": CustomerMessage(
+        "Timed out", "Your phone did not acknowledge the prompt. Check your signal and try again.", True
+    ),
+    "1001": CustomerMessage(
+        "Phone busy",
+        "Another M-Pesa transaction is in progress on your phone. Wait a minute, then try again.",
+        True,
+    ),
+    "1025": CustomerMessage(
+        "Prompt not delivered", "M-Pesa could not send the prompt to your phone. Try again.", True
+    ),
+    "9999": CustomerMessage(
+        "Prompt not delivered", "M-Pesa could not send the prompt to your phone. Try again.", True
+    ),
+    "17": CustomerMessage(
+        "Please wait",
+        "M-Pesa blocks the same amount to the same number within two minutes. Try again shortly.",
+        True,
+    ),
+    "8006": CustomerMessage(
+        "PIN locked", "Your M-Pesa PIN is locked. Contact Safaricom to unlock it.", False
+    ),
+    "2028": CustomerMessage(
+        "Merchant problem", "This shop cannot take M-Pesa payments right now. Please contact us.", False
+    ),
+    "SFC_IC0003": CustomerMessage(
+        "Merchant problem", "This shop cannot take M-Pesa payments right now. Please contact us.", False
+    ),
+}
+
+_BY_STATUS: dict[str, CustomerMessage] = {
+    S.INITIATING: CustomerMessage("Sending prompt", "We are sending an M-Pesa prompt to your phone.", False),
+    S.PENDING: CustomerMessage(
+        "Check your phone", "Enter your M-Pesa PIN on the prompt to complete the payment.", False
+    ),
+    S.UNKNOWN: CustomerMessage(
+        "Check your phone",
+        "We could not confirm the prompt was sent. If it reached your phone, complete it and this "
+        "page will update.",
+        False,
+    ),
+    S.EXPIRED: CustomerMessage(
+        "Still waiting for M-Pesa",
+        "We have not heard back from M-Pesa yet. If money left your account it will show here once "
+        "M-Pesa confirms; you will not be charged twice.",
+        False,
+    ),
+    S.PAID: CustomerMessage("Paid", "Payment received. Thank you!", False),
+    S.CANCELLED: _BY_CODE["1032"],
+    S.TIMED_OUT: _BY_CODE["1037"],
+    S.FAILED: CustomerMessage("Payment failed", "M-Pesa could not complete the payment. Try again.", True),
+    S.REJECTED: CustomerMessage(
+        "Could not start payment", "M-Pesa did not accept the request. Please try again shortly.", True
+    ),
+    S.NEEDS_REVIEW: CustomerMessage(
+        "We are checking this payment",
+        "Something did not match, so we are checking it by hand. You will not be charged twice; "
+        "we will contact you.",
+        False,
+    ),
+}
+
+# Daraja's synchronous errors (§3.3) in customer words; the raw error stays on the payment.
+_BY_ERROR_CODE: dict[str, CustomerMessage] = {
+    "500.003.02": CustomerMessage(
+        "M-Pesa is busy", "M-Pesa is busy right now. Please try again in a few minutes.", True
+    ),
+    "500.003.03": CustomerMessage(
+        "M-Pesa is busy", "M-Pesa is busy right now. Please try again in a few minutes.", True
+    ),
+    "lock": CustomerMessage(
+        "Prompt already on your phone",
+        "Another M-Pesa prompt is already open on this phone. Finish or cancel it, wait a minute, "
+        "then try again.",
+        True,
+    ),
+    "unavailable": CustomerMessage(
+        "M-Pesa unreachable", "We could not reach M-Pesa. Nothing was charged; try again shortly.", True
+    ),
+}
+
+
+def customer_message(payment: Payment) -> CustomerMessage:
+    """What the customer sees for this payment (title, plain-language next step, retry?)."""
+    if payment.status in (S.CANCELLED, S.TIMED_OUT, S.FAILED) and payment.result_code in _BY_CODE:
+        return _BY_CODE[payment.result_code]
+    if payment.status == S.REJECTED:
+        key = payment.error_code
+        if "unable to lock subscriber" in payment.error_message.lower():
+            key = "lock"
+        elif key.startswith("http.5"):
+            key = "unavailable"
+        if key in _BY_ERROR_CODE:
+            return _BY_ERROR_CODE[key]
+    if payment.status == S.PAID and payment.receipt_number:
+        return CustomerMessage("Paid", f"Payment received. M-Pesa receipt {payment.receipt_number}.", False)
+    return _BY_STATUS[payment.status]

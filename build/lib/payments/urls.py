@@ -1,0 +1,18 @@
+"""The JSON API under ``payments/`` (include it with ``path("payments/", include("payments.urls"))``).
+
+Daraja's callbacks are not here: they have their own door ahead of Django
+(``payments.http.callback.with_callbacks`` in your ``asgi.py``).
+"""
+
+from django.urls import path
+
+from .http import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("", views.payment_history, name="history"),
+    path("initiate/", views.initiate, name="initiate"),
+    path("<uuid:public_id>/", views.payment_status, name="status"),
+    path("<uuid:public_id>/ticket/", views.payment_ticket, name="ticket"),
+]

@@ -1,0 +1,143 @@
+"""The live ``/simulator/`` index: ``ws/simulator/pushes/`` and the group that feeds it.
+
+Producers call ``announce(push_id)`` where a push is accepted (``api/behaviour.push_accept``),
+decided (``outcomes/scheduler.decide``: its deliveries are scheduled) and where a delivery
+attempt ends (``delivery._finish``). The announcement leaves after the transaction commits and
+carries only the id; every open index page then re-reads that push and gets its whole row,
+rendered by the same template as the page, so a frame always shows the committed state and
+the order frames arrive in does not matter. Announcements that arrive together are read in
+one query (a burst of callbacks is a handful of reads, not one per callback).
+
+Frames in: ``{"type": "resync", "after": <newest id shown>, "ids": [<ids shown>]}`` (sent on
+every (re)connect and every 30 s: the channel layer is best effort, so a lost announcement only
+delays a row) and ``{"type": "ping"}``. Frames out: ``{"type": "rows", "rows": [{"id",
+"html"}], "total": <pushes>}``, ``pong`` and ``error``. No login (a development tool); the
+project's Origin check applies.
+"""
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from mpesa_plumbing.db import in_db
+from mpesa_plumbing.jsonbody import JsonError, loads
+
+from .models import SimPush
+from .selectors import PER_PAGE, push_row, pushes_by_id
+
+logger = logging.getLogger("simulator.index")
+INDEX_GROUP = "sim.index"
+EVENT_TYPE = "index.push"  # → IndexConsumer.index_push
+MAX_FRAME = 2048
+MAX_IDS = 2 * PER_PAGE
+CLOSE_POLICY = 4008
+COALESCE_SECONDS = 0.1
+
+
+def announce(push_id: int) -> None:
+    """Tell open index pages that this push changed, once the transaction commits (at once
+    outside one). Never raises: the database is the truth and pages resync."""
+    transaction.on_commit(partial(_send, push_id))
+
+
+def _send(push_id: int) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(INDEX_GROUP, {"type": EVENT_TYPE, "push": push_id})
+    except Exception as exc:  # a notification path, not the source of truth
+        logger.warning("index notify failed: %r", exc, extra={"event": "simulator.index.notify"})
+
+
+def render_rows(ids: set[int], *, after: int | None = None) -> dict[str, Any]:
+    """The ``rows`` frame: these pushes, plus the newest ones above ``after`` (page 1)."""
+    wanted = set(ids)
+    if after is not None:
+        wanted |= set(
+            SimPush.objects.filter(pk__gt=after).order_by("-pk").values_list("pk", flat=True)[:PER_PAGE]
+        )
+    rows = [
+        {"id": push.pk, "html": render_to_string("simulator/_push_row.html", {"row": push_row(push)})}
+        for push in pushes_by_id(wanted)
+    ]
+    return {"type": "rows", "rows": rows, "total": SimPush.objects.count()}
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _ids(value: Any) -> set[int] | None:
+    """The ids a page shows (at most two pages' worth), or None when that is not what came."""
+    if isinstance(value, list) and len(value) <= MAX_IDS and all(_is_id(i) for i in value):
+        return set(value)
+    return None
+
+
+class IndexConsumer(AsyncJsonWebsocketConsumer):
+    joined = False
+
+    async def connect(self):
+        self.pending: set[int] = set()
+        self.flush_task: asyncio.Task | None = None
+        try:
+            await self.channel_layer.group_add(INDEX_GROUP, self.channel_name)
+        except Exception as exc:
+            logger.warning("channel layer unavailable: %r", exc, extra={"event": "simulator.index.layer"})
+            return await self.close()
+        self.joined = True
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME:
+            return await self.close(code=CLOSE_POLICY)
+        try:
+            content = loads(text_data, max_depth=3)
+        except JsonError:
+            return await self.close(code=CLOSE_POLICY)
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
+            return await self.send_json({"type": "pong"})
+        if kind != "resync":
+            return await self.send_json({"type": "error", "error": "Send ping or resync."})
+        ids = _ids(content.get("ids", []))
+        after = content.get("after")
+        if ids is None or not (after is None or _is_id(after)):
+            return await self.send_json(
+                {"type": "error", "error": f"ids: up to {MAX_IDS} push ids; after: a push id or 0."}
+            )
+        await self.send_json(await in_db(render_rows, ids, after=after))
+
+    async def index_push(self, event):
+        """A push changed: gather what arrives together, then send it in one frame."""
+        self.pending.add(int(event["push"]))
+        if self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self.pending:  # what arrives while a frame is being read or sent goes in the next
+            await asyncio.sleep(COALESCE_SECONDS)
+            ids, self.pending = self.pending, set()
+            try:
+                await self.send_json(await in_db(render_rows, ids))
+            except Exception as exc:  # the socket closed meanwhile, or the database hiccuped
+                logger.warning("index flush failed: %r", exc, extra={"event": "simulator.index.flush"})
+                return
+
+    async def disconnect(self, code):
+        if self.flush_task is not None:
+            self.flush_task.cancel()
+        if not self.joined:
+            return
+        try:
+            await self.channel_layer.group_discard(INDEX_GROUP, self.channel_name)
+        except Exception as exc:
+            logger.warning("group_discard failed: %r", exc, extra={"event": "simulator.index.layer"})

@@ -1,0 +1,35 @@
+"""Mounted at ``/simulator/`` when SIMULATOR_ENABLED. Below it, Daraja's exact paths (§1.1),
+so any Daraja client works by changing only its base URL. Every name is in the
+``simulator`` namespace (the product's "one CSRF-exempt view" test excludes it)."""
+
+from django.urls import path, re_path
+
+from . import pages
+from .api import views
+from .control import views as control
+
+app_name = "simulator"
+
+urlpatterns = [
+    # Daraja (§1.1)
+    path("oauth/v1/generate", views.oauth_generate, name="oauth"),
+    path("mpesa/stkpush/v1/processrequest", views.stk_push, name="stk-push"),
+    path("mpesa/stkpushquery/v1/query", views.stk_query, name="stk-query"),
+    re_path(r"^(?P<rest>(?:oauth|mpesa)/.*)$", views.not_found, name="daraja-not-found"),
+    # Control API
+    path("control/counters/", control.counters, name="control-counters"),
+    path("control/scenarios/", control.scenarios, name="control-scenarios"),
+    path("control/reset/", control.reset, name="control-reset"),
+    path("control/pushes/", control.pushes, name="control-pushes"),
+    path("control/pushes/<str:checkout_request_id>/", control.push_detail, name="control-push"),
+    path("control/pushes/<str:checkout_request_id>/fire/", control.push_fire, name="control-fire"),
+    path("control/scripts/", control.script_list, name="control-scripts"),
+    path("control/scripts/<int:script_id>/delete/", control.script_delete, name="control-script-delete"),
+    path("control/deliveries/<int:delivery_id>/resend/", control.delivery_resend, name="control-resend"),
+    path("control/tokens/expire/", control.tokens_expire, name="control-tokens-expire"),
+    path("control/trigger/", control.trigger, name="control-trigger"),
+    path("control/deliver/", control.deliver, name="control-deliver"),
+    # Pages
+    path("", pages.index, name="index"),
+    path("phone/<str:msisdn>/", pages.phone, name="phone"),
+]
