@@ -9,7 +9,7 @@ transaction (``payable_paid``) and is a conditional update, so it happens exactl
 import uuid
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -198,14 +198,38 @@ class Booking(Payable, models.Model):
         return self.status != self.Status.AWAITING_FEE
 
     def payable_paid(self, payment) -> None:
-        from .escrow import booking_move
-
-        if not booking_move(self, to=self.Status.HELD, by=None, note="fee paid", payment=payment):
+        if not self.move(to=self.Status.HELD, by=None, note="fee paid", payment=payment):
             raise PayableRefused("booking fee was already paid by another payment: refund this one")
+
+    def move(self, *, to: str, by, note: str = "", payment=None) -> bool:
+        """Move to ``to`` from the one status that allows it; True if this call moved it (and
+        recorded the event). A conditional UPDATE: of concurrent callers, one wins."""
+        (source,) = BOOKING_MOVES[to]
+        with transaction.atomic():
+            moved = Booking.objects.filter(pk=self.pk, status=source).update(
+                status=to, **({"paid_by": payment} if payment is not None else {})
+            )
+            if moved:
+                BookingEvent.objects.create(
+                    booking_id=self.pk,
+                    from_status=source,
+                    to_status=to,
+                    by=by,
+                    payment=payment,
+                    note=note[:200],
+                )
+        return bool(moved)
 
     def payable_summary(self) -> dict:
         status = Booking.objects.filter(pk=self.pk).values_list("status", flat=True).get()
         return {"reference": self.reference, "service": self.service, "escrow": status}
+
+
+BOOKING_MOVES = {
+    Booking.Status.HELD: (Booking.Status.AWAITING_FEE,),
+    Booking.Status.RELEASED: (Booking.Status.HELD,),
+    Booking.Status.REFUNDED: (Booking.Status.HELD,),
+}
 
 
 class BookingEvent(models.Model):

@@ -23,8 +23,10 @@ class PaymentsConfig(AppConfig):
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .checkout.reconcile import payments_reconcile_due
+        from .checkout.register_urls import register_urls_due
         from .checkout.transitions import payments_expire_overdue
 
         register_source("payments.expire", payments_expire_overdue)
         register_source("payments.reconcile", payments_reconcile_due)
+        register_source("payments.register_urls", register_urls_due)
         setting_changed.connect(_clear_config_cache, dispatch_uid="payments-config-cache")

@@ -66,6 +66,12 @@ ENGINE = {
     "PAYMENTS_FRONTEND_ORIGINS": [],
     "PAYMENTS_HISTORY_PAGE_SIZE": 20,
     "PAYMENTS_GC_THRESHOLDS": [10_000, 10, 10],
+    # Pay Bill fallback (C2B, daraja-reference.md §14): register-urls version and the action
+    # Daraja takes when our validation does not answer; how long an account number stays open.
+    "DARAJA_C2B_VERSION": "v2",
+    "DARAJA_C2B_RESPONSE_TYPE": "Completed",
+    "PAYMENTS_PAYBILL_ACCOUNT_HOURS": 48,
+    "PAYMENTS_C2B_VALIDATION_SECONDS": 4.0,
     "METRICS_TOKEN": "",
     "ACCESS_LOG": True,
     "SIMULATOR_ENABLED": False,
@@ -95,6 +101,12 @@ def apply(settings) -> list[str]:
     settings.DARAJA_BASE_URL = DARAJA_HOSTS.get(base, base).rstrip("/")
     if not hasattr(settings, "DARAJA_PARTY_B") or not settings.DARAJA_PARTY_B:
         settings.DARAJA_PARTY_B = getattr(settings, "DARAJA_SHORTCODE", "")
+    if not getattr(settings, "DARAJA_C2B_SHORTCODE", ""):  # customers pay the paybill PartyB names
+        settings.DARAJA_C2B_SHORTCODE = str(settings.DARAJA_PARTY_B)
+    if not hasattr(settings, "PAYMENTS_PAYBILL"):  # a till (Buy Goods) has no account number
+        settings.PAYMENTS_PAYBILL = settings.DARAJA_TRANSACTION_TYPE == "CustomerPayBillOnline"
+    if not hasattr(settings, "PAYMENTS_C2B_AUTO_REGISTER"):  # sandbox: "register before each simulation"
+        settings.PAYMENTS_C2B_AUTO_REGISTER = bool(settings.DEBUG)
     if not hasattr(settings, "PAYMENTS_WS_ALLOWED_ORIGINS"):
         settings.PAYMENTS_WS_ALLOWED_ORIGINS = list(settings.PAYMENTS_FRONTEND_ORIGINS)
     if not hasattr(settings, "DARAJA_CALLBACK_IP_MODE"):

@@ -34,6 +34,7 @@ class Payment(models.Model):
         QUERY = "query", "STK query"
         EXPIRY = "expiry", "Local deadline"
         ADMIN = "admin", "Admin"
+        C2B = "c2b", "Pay Bill (M-Pesa menu)"
 
     # A prompt may be on the customer's phone: one per phone and per order (DB-enforced).
     LIVE_STATUSES = (Status.INITIATING, Status.PENDING, Status.UNKNOWN)
@@ -60,7 +61,10 @@ class Payment(models.Model):
     payable_exclusive = models.BooleanField(default=True)
     phone = models.CharField(max_length=12, help_text="Normalised 2547XXXXXXXX / 2541XXXXXXXX")
     amount = models.PositiveIntegerField()
-    account_reference = models.CharField(max_length=12)
+    account_reference = models.CharField(max_length=12, help_text="AccountReference sent with the prompt")
+    # The payment's own Pay Bill account number (checkout/paybill_account.py), for paying from
+    # the M-Pesa menu; None for payments made before the Pay Bill fallback existed.
+    paybill_account = models.CharField(max_length=12, null=True, blank=True, unique=True)
     transaction_desc = models.CharField(max_length=13)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INITIATING, db_index=True)
@@ -135,7 +139,13 @@ class Payment(models.Model):
 
 
 class CallbackRecord(models.Model):
-    """Every callback that reached the handler, stored raw before it is trusted or parsed."""
+    """Every callback that reached the door, stored raw before it is trusted or parsed: STK
+    results, and C2B Validation and Confirmation requests (a payment from the M-Pesa menu)."""
+
+    class Kind(models.TextChoices):
+        STK = "stk", "STK result"
+        C2B_VALIDATION = "c2b_validation", "Pay Bill validation"
+        C2B_CONFIRMATION = "c2b_confirmation", "Pay Bill confirmation"
 
     class Outcome(models.TextChoices):
         RECEIVED = "received", "Received (not processed yet)"
@@ -149,8 +159,12 @@ class CallbackRecord(models.Model):
         UNCONFIRMED = "unconfirmed", "Success not confirmed by query"
         ERROR = "error", "Processing error"
 
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STK)
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="callbacks"
+    )
+    c2b = models.ForeignKey(
+        "C2BPayment", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
     )
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -172,6 +186,53 @@ class CallbackRecord(models.Model):
 
     def __str__(self) -> str:
         return f"callback {self.pk} {self.checkout_request_id or '?'} {self.outcome}"
+
+
+class C2BPayment(models.Model):
+    """Money a customer sent from the M-Pesa menu (a C2B Confirmation), one row per M-Pesa
+    receipt (``TransID``, unique). Matched to the payment whose Pay Bill account number it
+    names and settled like an STK success; anything that does not fit exactly waits here for a
+    person (the review queue), never lost. ``msisdn`` is stored as sent (full, masked or a
+    hash, daraja-reference.md §14.8) and is never used to find anything."""
+
+    class State(models.TextChoices):
+        MATCHED = "matched", "Paid a payment"
+        STK_RECEIPT = "stk_receipt", "An STK payment's own confirmation"
+        REVIEW = "review", "Needs review"
+        ATTACHED = "attached", "Attached by staff"
+        REFUNDED = "refunded", "Refunded by staff"
+
+    trans_id = models.CharField("M-Pesa receipt", max_length=20, unique=True)
+    trans_time = models.DateTimeField(null=True, blank=True)
+    amount_text = models.CharField(max_length=32, help_text="TransAmount as sent")
+    amount = models.PositiveIntegerField(null=True, blank=True, help_text="Whole shillings")
+    business_short_code = models.CharField(max_length=16, blank=True)
+    bill_ref_number = models.CharField("account typed", max_length=64, blank=True)
+    transaction_type = models.CharField(max_length=64, blank=True)
+    msisdn = models.CharField(max_length=128, blank=True, help_text="As sent: often masked or hashed")
+    first_name = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="c2b_payments"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REVIEW, db_index=True)
+    review_reason = models.CharField(max_length=255, blank=True)
+    excess = models.PositiveIntegerField(default=0, help_text="Shillings above the payment's amount")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "Pay Bill payment"
+        constraints = [
+            models.CheckConstraint(condition=Q(trans_id=Upper("trans_id")), name="c2b_receipt_upper_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trans_id} KES {self.amount_text} {self.state}"
 
 
 class PaymentEvent(models.Model):

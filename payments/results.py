@@ -151,6 +151,10 @@ def customer_message(payment: Payment) -> CustomerMessage:
             key = "unavailable"
         if key in _BY_ERROR_CODE:
             return _BY_ERROR_CODE[key]
+    if payment.status == S.PAID and payment.settled_by == Payment.Source.C2B:
+        return CustomerMessage(
+            "Paid", f"Paid from the M-Pesa menu. M-Pesa receipt {payment.receipt_number}. Thank you!", False
+        )
     if payment.status == S.PAID and payment.receipt_number:
         return CustomerMessage("Paid", f"Payment received. M-Pesa receipt {payment.receipt_number}.", False)
     return _BY_STATUS[payment.status]

@@ -60,6 +60,22 @@ DARAJA_SHORTCODE = _require("DARAJA_SHORTCODE", SANDBOX_SHORTCODE)
 DARAJA_PASSKEY = _require("DARAJA_PASSKEY", SANDBOX_PASSKEY)
 DARAJA_TRANSACTION_TYPE = env.str("DARAJA_TRANSACTION_TYPE", default="CustomerPayBillOnline")
 DARAJA_PARTY_B = env.str("DARAJA_PARTY_B", default="") or DARAJA_SHORTCODE
+# Pay Bill fallback (README, "When the prompt never comes"): the business number customers pay
+# from the M-Pesa menu (default: PartyB), the register-urls version (v1/v2, whichever your
+# Daraja app's products hold) and what Daraja does when our validation is unreachable.
+DARAJA_C2B_SHORTCODE = env.str("DARAJA_C2B_SHORTCODE", default="") or DARAJA_PARTY_B
+DARAJA_C2B_VERSION = env.str("DARAJA_C2B_VERSION", default="v2")
+if DARAJA_C2B_VERSION not in ("v1", "v2"):
+    raise ImproperlyConfigured("DARAJA_C2B_VERSION: v1 or v2.")
+DARAJA_C2B_RESPONSE_TYPE = env.str("DARAJA_C2B_RESPONSE_TYPE", default="Completed")
+if DARAJA_C2B_RESPONSE_TYPE not in ("Completed", "Cancelled"):
+    raise ImproperlyConfigured("DARAJA_C2B_RESPONSE_TYPE: Completed or Cancelled (sentence case).")
+PAYMENTS_PAYBILL = env.bool("PAYMENTS_PAYBILL", default=DARAJA_TRANSACTION_TYPE == "CustomerPayBillOnline")
+PAYMENTS_PAYBILL_ACCOUNT_HOURS = env.int("PAYMENTS_PAYBILL_ACCOUNT_HOURS", default=48)
+PAYMENTS_C2B_VALIDATION_SECONDS = env.float("PAYMENTS_C2B_VALIDATION_SECONDS", default=4.0)
+# Register the C2B URLs by itself at start (sandbox and simulator; production: run
+# ``manage.py mpesa register-urls`` once, Daraja allows one registration per shortcode).
+PAYMENTS_C2B_AUTO_REGISTER = env.bool("PAYMENTS_C2B_AUTO_REGISTER", default=not PRODUCTION)
 DARAJA_CALLBACK_BASE_URL = _require("DARAJA_CALLBACK_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 DARAJA_CONNECT_TIMEOUT = env.float("DARAJA_CONNECT_TIMEOUT", default=5.0)
 DARAJA_READ_TIMEOUT = env.float("DARAJA_READ_TIMEOUT", default=20.0)

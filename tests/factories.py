@@ -104,3 +104,31 @@ def query_result(payment: Payment, code: str) -> StkResult:
     return StkResult(
         checkout_request_id=payment.checkout_request_id or "", result_code=code, result_desc="query answer"
     )
+
+
+def c2b_notice(
+    account: str,
+    amount,
+    *,
+    receipt: str | None = None,
+    shortcode: str | None = None,
+    msisdn: str = "2547 ***** 126",
+    validation: bool = False,
+) -> dict:
+    """A C2B Validation/Confirmation body as Daraja sends it in 2025-26 (daraja-reference.md
+    §14.6-14.8): every value a string, TransAmount with two decimals, names mostly absent."""
+    from django.conf import settings
+
+    return {
+        "TransactionType": "Pay Bill",
+        "TransID": receipt or f"TK{next(_seq):08d}",
+        "TransTime": "20261201143012",
+        "TransAmount": amount if isinstance(amount, str) else f"{amount}.00",
+        "BusinessShortCode": shortcode or str(settings.DARAJA_C2B_SHORTCODE),
+        "BillRefNumber": account,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "" if validation else "41880.00",
+        "ThirdPartyTransID": "",
+        "MSISDN": msisdn,
+        "FirstName": "JOSEPH",
+    }

@@ -20,3 +20,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 DARAJA_QUERY_RATE = ""  # unlimited, except in the tests of the limit itself
+PAYMENTS_C2B_AUTO_REGISTER = False  # no registration job; the tests that need one run it

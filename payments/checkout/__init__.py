@@ -6,6 +6,15 @@ Lock order, whenever several rows are written in one transaction: payment → pa
 payable's own rows (ledger entry, escrow event).
 """
 
+from .c2b import (
+    C2BActionRefused,
+    c2b_attach,
+    c2b_mark_refunded,
+    c2b_process,
+    c2b_receive,
+    c2b_replay,
+    c2b_validate,
+)
 from .callbacks import callback_process, callback_receive, callback_replay, callback_store
 from .initiate import (
     IdempotencyConflict,
@@ -25,6 +34,13 @@ from .transitions import payment_transition, payments_expire_overdue
 
 __all__ = [
     "Applied",
+    "C2BActionRefused",
+    "c2b_attach",
+    "c2b_mark_refunded",
+    "c2b_process",
+    "c2b_receive",
+    "c2b_replay",
+    "c2b_validate",
     "callback_process",
     "callback_receive",
     "callback_replay",

@@ -19,6 +19,7 @@ from ..daraja.errors import DarajaError
 from ..daraja.payloads import StkPushAccepted
 from ..models import Payment, PaymentEvent
 from ..payables import kind_of
+from ..paybill import new_paybill_account
 from .callback_url import callback_url, redact_callback_tokens
 from .inputs import sanitize_account_reference, sanitize_transaction_desc
 from .transitions import payment_transition, payments_expire_overdue
@@ -26,6 +27,7 @@ from .transitions import payment_transition, payments_expire_overdue
 logger = logging.getLogger("payments")
 S = Payment.Status
 LOCK_MESSAGE = "unable to lock subscriber"
+ACCOUNT_ATTEMPTS = 3  # Pay Bill account numbers are random: a (rare) clash draws again
 
 
 class InitiationRefused(Exception):
@@ -112,41 +114,59 @@ def payment_create(
             "An M-Pesa prompt is already open on this phone. Wait a minute and try again.",
             retry_after=settings.PAYMENTS_SUBSCRIBER_LOCK_SECONDS,
         )
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
+    for attempt in range(ACCOUNT_ATTEMPTS):
+        try:
+            return _insert(
                 user=user,
-                payable_type=payable_type,
-                payable_id=str(payable.pk),
-                payable_kind=kind,
-                payable_exclusive=payable.payable_one_prompt_at_a_time,
                 phone=phone,
-                amount=charge,
-                account_reference=sanitize_account_reference(payable.payable_reference()),
-                transaction_desc=sanitize_transaction_desc(payable.payable_description()),
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-                expires_at=timezone.now() + timedelta(seconds=settings.PAYMENTS_EXPIRE_AFTER_SECONDS),
-            )
-            PaymentEvent.objects.create(
-                payment=payment, kind=PaymentEvent.Kind.STATE, source="customer", to_status=S.INITIATING
-            )
-    except IntegrityError:
-        if idempotency_key and (existing := _replay(user, idempotency_key, fingerprint)):
-            return existing, False
-        live = Payment.objects.filter(status__in=Payment.LIVE_STATUSES)
-        if live.filter(phone=phone).exists():
-            raise PromptInProgress(
-                "A payment prompt is already in progress on this phone. Complete or cancel it first.",
-                payment=live.filter(phone=phone).first(),
-            ) from None
-        same = live.filter(payable_type=payable_type, payable_id=str(payable.pk))
-        if same.exists():
-            raise PromptInProgress(
-                "A payment for this is already in progress.", payment=same.first()
-            ) from None
-        raise
-    return payment, True
+                payable=payable,
+                kind=kind,
+                payable_type=payable_type,
+                charge=charge,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            ), True
+        except IntegrityError:
+            if idempotency_key and (existing := _replay(user, idempotency_key, fingerprint)):
+                return existing, False
+            live = Payment.objects.filter(status__in=Payment.LIVE_STATUSES)
+            if live.filter(phone=phone).exists():
+                raise PromptInProgress(
+                    "A payment prompt is already in progress on this phone. Complete or cancel it first.",
+                    payment=live.filter(phone=phone).first(),
+                ) from None
+            same = live.filter(payable_type=payable_type, payable_id=str(payable.pk))
+            if same.exists():
+                raise PromptInProgress(
+                    "A payment for this is already in progress.", payment=same.first()
+                ) from None
+            if attempt + 1 == ACCOUNT_ATTEMPTS:
+                raise
+            # Otherwise two payments drew the same Pay Bill account number (unique): draw again.
+    raise AssertionError("unreachable")
+
+
+def _insert(*, user, phone, payable, kind, payable_type, charge, idempotency_key, fingerprint) -> Payment:
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            user=user,
+            payable_type=payable_type,
+            payable_id=str(payable.pk),
+            payable_kind=kind,
+            payable_exclusive=payable.payable_one_prompt_at_a_time,
+            phone=phone,
+            amount=charge,
+            account_reference=sanitize_account_reference(payable.payable_reference()),
+            paybill_account=new_paybill_account(),
+            transaction_desc=sanitize_transaction_desc(payable.payable_description()),
+            idempotency_key=idempotency_key or None,
+            request_fingerprint=fingerprint,
+            expires_at=timezone.now() + timedelta(seconds=settings.PAYMENTS_EXPIRE_AFTER_SECONDS),
+        )
+        PaymentEvent.objects.create(
+            payment=payment, kind=PaymentEvent.Kind.STATE, source="customer", to_status=S.INITIATING
+        )
+    return payment
 
 
 def payment_mark_pushed(

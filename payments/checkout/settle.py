@@ -1,4 +1,4 @@
-"""Settlement: apply a callback or query result to a payment, exactly once.
+"""Settlement: apply a callback, query or Pay Bill (C2B) result to a payment, exactly once.
 
 Rules (ARCHITECTURE.md, state machine):
 - ``paid`` is absorbing: nothing moves a paid payment; contradictions are flagged.
@@ -21,7 +21,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..daraja.payloads import StkResult
 from ..live.broadcast import broadcast_after_commit
-from ..models import CallbackRecord, Payment, PaymentEvent
+from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..payables import PayableRefused, payable_for_update
 from ..results import status_for_result_code
 from .transitions import payment_transition
@@ -30,6 +30,9 @@ logger = logging.getLogger("payments")
 S = Payment.Status
 O = CallbackRecord.Outcome  # noqa: E741
 NOT_PAID = [s for s in S.values if s != S.PAID]
+# Answers that carry a receipt and an amount (money moved): an STK callback, a C2B
+# confirmation. A query carries neither (§4.2).
+VERIFIED_SOURCES = (Payment.Source.CALLBACK, Payment.Source.C2B)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _success_problems(payment: Payment, result: StkResult, shortcode: str | None
     return problems
 
 
-def _flag(payment: Payment, reason: str, source: str) -> None:
+def payment_flag(payment: Payment, reason: str, source: str) -> None:
     """Record a contradiction on a payment without changing its status (reasons accumulate)."""
     current = Payment.objects.filter(pk=payment.pk).values_list("review_reason", flat=True).get()
     combined = "; ".join(r for r in (current, reason) if r)[:255]
@@ -90,18 +93,26 @@ def _release(payment: Payment, source: str) -> None:
     paid (money moved) and flags it for a person."""
     payable = payable_for_update(payment)
     if payable is None:
-        _flag(payment, "its payable no longer exists: refund or reconcile", source)
+        payment_flag(payment, "its payable no longer exists: refund or reconcile", source)
         return
     try:
         with transaction.atomic():  # a savepoint: a refused effect leaves the settlement whole
             payable.payable_paid(payment)
     except PayableRefused as exc:
-        _flag(payment, str(exc), source)
+        payment_flag(payment, str(exc), source)
+
+
+def _paid_phone(payment: Payment, result: StkResult, source: str) -> str:
+    """The number that paid: the callback's when it is a number; else (§13.1: masked, hashed
+    or absent) the prompted one for an STK payment, and nobody's for a menu payment."""
+    if result.phone:
+        return result.phone
+    return "" if source == Payment.Source.C2B else payment.phone
 
 
 def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: str | None) -> Applied:
     changed = _payable_changed(payment) if payment.status != S.PAID else None
-    if changed and source != Payment.Source.CALLBACK and payment.status in Payment.OPEN_STATUSES:
+    if changed and source not in VERIFIED_SOURCES and payment.status in Payment.OPEN_STATUSES:
         won = payment_transition(
             payment,
             allowed_from=Payment.OPEN_STATUSES,
@@ -115,12 +126,12 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
             settled_at=timezone.now(),
         )
         return Applied(O.REVIEW if won else O.DUPLICATE, changed, payment)
-    if source == Payment.Source.CALLBACK:
+    if source in VERIFIED_SOURCES:
         problems = _success_problems(payment, result, shortcode) + ([changed] if changed else [])
         if problems:
             reason = "; ".join(problems)
             if payment.status == S.PAID:
-                _flag(payment, f"unverifiable success after paid: {reason}", source)
+                payment_flag(payment, f"unverifiable success after paid: {reason}", source)
                 return Applied(O.CONTRADICTION, reason, payment)
             won = payment_transition(
                 payment,
@@ -150,13 +161,19 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         fields.update(
             receipt_number=result.receipt_number,
             transaction_date=result.transaction_date,
-            paid_phone=result.phone or payment.phone,  # §13.1: masked, hashed or absent: the prompted number
+            paid_phone=_paid_phone(payment, result, source),
         )
     previous = payment_transition(payment, allowed_from=allowed, to=S.PAID, source=source, **fields)
     if previous:
         _release(payment, source)
-        if previous not in Payment.OPEN_STATUSES:
-            _flag(payment, f"success arrived after {previous}: money moved, success wins", source)
+        if source == Payment.Source.CALLBACK and settings.PAYMENTS_PAYBILL:
+            # An STK payment may also produce a C2B confirmation (§14.10.4), perhaps first.
+            C2BPayment.objects.filter(
+                trans_id=result.receipt_number, state=C2BPayment.State.REVIEW, payment__isnull=True
+            ).update(state=C2BPayment.State.STK_RECEIPT, payment=payment, resolved_at=timezone.now())
+        if previous not in Payment.OPEN_STATUSES and source != Payment.Source.C2B:
+            # (from the menu after a timed-out prompt is the Pay Bill fallback working)
+            payment_flag(payment, f"success arrived after {previous}: money moved, success wins", source)
         if result.phone and result.phone != payment.phone:
             logger.warning(
                 "paid from a different phone",
@@ -187,7 +204,7 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         done = Payment.objects.filter(pk=payment.pk, receipt_number__isnull=True).update(
             receipt_number=result.receipt_number,
             transaction_date=result.transaction_date,
-            paid_phone=result.phone or payment.phone,  # §13.1: masked, hashed or absent: the prompted number
+            paid_phone=_paid_phone(payment, result, source),
             version=F("version") + 1,
             updated_at=timezone.now(),
         )
@@ -201,7 +218,7 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
             broadcast_after_commit(payment.pk)
             return Applied(O.COMPLETED, "receipt added", payment)
         return Applied(O.DUPLICATE, "already completed", payment)
-    _flag(payment, f"second receipt {result.receipt_number} for a paid payment", source)
+    payment_flag(payment, f"second receipt {result.receipt_number} for a paid payment", source)
     return Applied(O.CONTRADICTION, "different receipt", payment)
 
 
@@ -223,8 +240,11 @@ def _apply_failure(payment: Payment, result: StkResult, source: str) -> Applied:
     payment.refresh_from_db()
     if payment.status == target and payment.result_code == result.result_code:
         return Applied(O.DUPLICATE, "same final answer again", payment)
+    if payment.status == S.PAID and payment.settled_by == Payment.Source.C2B:
+        # The customer paid from the menu and then the prompt timed out or was cancelled.
+        return Applied(O.DUPLICATE, f"{result.result_code} after a Pay Bill payment (ignored)", payment)
     if payment.status == S.PAID:
-        _flag(payment, f"{source} reported {result.result_code} after paid (ignored)", source)
+        payment_flag(payment, f"{source} reported {result.result_code} after paid (ignored)", source)
     return Applied(O.CONTRADICTION, f"{result.result_code} after {payment.status}", payment)
 
 

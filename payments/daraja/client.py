@@ -1,4 +1,5 @@
-"""Async Daraja client: OAuth token shared through Django's cache, STK push and STK query.
+"""Async Daraja client: OAuth token shared through Django's cache, STK push, STK query and
+C2B URL registration.
 
 - explicit (connect, read) timeouts, no redirects followed;
 - one token per consumer key in the shared cache, refreshed ``token_refresh_margin`` seconds
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 from django.core.cache import cache
 
-from . import answers, payloads
+from . import answers, c2b, payloads
 from .config import DarajaConfig, daraja_get_config
 from .errors import (
     INVALID_ACCESS_TOKEN,
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 PATH_OAUTH = "/oauth/v1/generate"
 PATH_STK_PUSH = "/mpesa/stkpush/v1/processrequest"
 PATH_STK_QUERY = "/mpesa/stkpushquery/v1/query"
+PATH_C2B_REGISTER = "/mpesa/c2b/{version}/registerurl"  # §14.1: v1 or v2, per the app's products
 TOKEN_LOCK_SECONDS = 15
 TOKEN_WAIT_STEP = 0.02
 
@@ -264,6 +266,44 @@ class DarajaClient:
                 retry_after=answers.retry_after(response),
             )
         raise answers.error_from(response, data, what="query answer")
+
+    # --- C2B register URLs -----------------------------------------------------------------
+    async def register_c2b_urls(
+        self,
+        *,
+        shortcode: str,
+        confirmation_url: str,
+        validation_url: str,
+        response_type: str = "Completed",
+        version: str = "v2",
+    ) -> c2b.RegisterAccepted:
+        """Register the Validation and Confirmation URLs of ``shortcode`` (§14.2). Which
+        version works depends on the Daraja app's API products: the other one answers
+        ``401.003.01`` "no apiproduct match found" (§14.4). Raises DarajaAPIError (refused:
+        forbidden word, already registered in production, product mismatch) or
+        DarajaUnavailable/DarajaTimeout/DarajaProtocolError."""
+        if version not in c2b.REGISTER_VERSIONS:
+            raise ValueError(f"version must be one of {', '.join(c2b.REGISTER_VERSIONS)}")
+        payload = c2b.build_register_body(
+            shortcode=shortcode,
+            response_type=response_type,
+            confirmation_url=confirmation_url,
+            validation_url=validation_url,
+        )
+        path = PATH_C2B_REGISTER.format(version=version)
+        response = await self._authorized_post(path, lambda: payload)
+        data = answers.read_json(response)
+        if response.status_code != 200 or answers.is_error_envelope(data):
+            raise answers.error_from(response, data, what="register-URL answer")
+        try:
+            return c2b.parse_register_response(data)
+        except ValueError as exc:
+            if (
+                isinstance(data, dict)
+                and "already registered" in str(data.get("ResponseDescription", "")).lower()
+            ):
+                raise DarajaAPIError(str(exc), error_code="500.003.1001", http_status=200) from exc
+            raise answers.unreadable(response, f"register-URL answer ({exc})") from exc
 
 
 __all__ = ["DarajaClient", "DarajaError", "DarajaAuthError", "token_cache_key"]

@@ -1,4 +1,7 @@
-"""Daraja's STK callback over HTTP: THE one door, ``POST /payments/callbacks/<id>/<token>/``.
+"""Daraja's callbacks over HTTP: THE one door. STK results at
+``POST /payments/callbacks/<id>/<token>/``; payments from the M-Pesa menu (C2B Validation and
+Confirmation, daraja-reference.md §14) at
+``POST /payments/callbacks/c2b/<shortcode>/<token>/<validation|confirmation>/``.
 
 ``CallbackEndpoint`` is an ASGI application that ``with_callbacks`` puts in front of Django in
 ``project/asgi.py`` (and in any adopting project's ``asgi.py``). Under Daphne (``make run``)
@@ -12,6 +15,7 @@ with a valid Host, over HTTPS (or with SECURE_SSL_REDIRECT off). Anything else g
 Django, which refuses it (400 bad Host, redirect to HTTPS) exactly as for any other path.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -25,12 +29,22 @@ from django.http.request import split_domain_port, validate_host
 from mpesa_plumbing.client_ip import client_ip_from, ip_in
 from mpesa_plumbing.db import in_db
 
-from ..checkout import callback_receive
-from ..checkout.callback_url import CALLBACK_PATH_PREFIX, redact_callback_tokens, verify_callback_token
+from ..checkout import c2b_receive, c2b_validate, callback_receive
+from ..checkout.callback_url import (
+    C2B_PATH_PREFIX,
+    CALLBACK_PATH_PREFIX,
+    redact_callback_tokens,
+    verify_c2b_token,
+    verify_callback_token,
+)
+from ..daraja import c2b as c2b_wire
 
 logger = logging.getLogger("payments.callback")
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 CALLBACK_PATH = re.compile(rf"^{re.escape(CALLBACK_PATH_PREFIX)}(?P<public_id_hex>[^/]+)/(?P<token>[^/]+)/$")
+C2B_PATH = re.compile(
+    rf"^{re.escape(C2B_PATH_PREFIX)}(?P<shortcode>[0-9]{{4,8}})/(?P<token>[^/]+)/(?P<kind>validation|confirmation)/$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,17 +62,27 @@ async def answer_callback(
     *,
     method: str,
     path: str,
-    public_id_hex: str,
-    token: str,
     ip: str | None,
     body: bytes | None,
     headers: dict[str, str],
+    public_id_hex: str = "",
+    token: str,
+    c2b: tuple[str, str] | None = None,
 ) -> Answer:
-    """200 for processed, duplicate, late and orphan callbacks; 400 malformed (recorded); 403
-    IP refused and 404 bad token (not recorded); 405 not POST; 413 too large (``body`` None);
-    503 when the database cannot take it (nothing falsely acknowledged). Refusals are logged
+    """One callback, STK (``public_id_hex``) or C2B (``c2b`` = (shortcode, kind)). 200 for
+    processed, duplicate, late and orphan callbacks; 400 malformed (recorded); 403 IP refused
+    and 404 bad token (not recorded); 405 not POST; 413 too large (``body`` None); 503 when the
+    database cannot take it (nothing falsely acknowledged). A C2B Validation is always
+    answered 200 with accept or a ``C2B000xx`` reject, within its budget. Refusals are logged
     here with the token redacted (the path is a capability)."""
-    answer = await _answer(method, public_id_hex, token, ip, body, headers)
+    refused, ip_allowed = _refused(method, ip)
+    if refused is None:
+        if c2b is None:
+            answer = await _answer_stk(public_id_hex, token, ip, ip_allowed, body, headers)
+        else:
+            answer = await _answer_c2b(*c2b, token, ip, ip_allowed, body, headers)
+    else:
+        answer = refused
     if answer.status >= 400:
         logger.warning(
             "callback answered %s",
@@ -72,15 +96,20 @@ async def answer_callback(
     return answer
 
 
-async def _answer(method, public_id_hex, token, ip, body, headers) -> Answer:
+def _refused(method: str, ip: str | None) -> tuple[Answer | None, bool | None]:
+    """The checks every callback passes first: POST, and the address (§6.1, §13.3)."""
     if method != "POST":
-        return Answer(405, {"error": "Use POST.", "fields": {}}, {"Allow": "POST"})
+        return Answer(405, {"error": "Use POST.", "fields": {}}, {"Allow": "POST"}), None
     mode = settings.DARAJA_CALLBACK_IP_MODE
     ip_allowed = None if mode == "off" else ip_in(ip, settings.DARAJA_CALLBACK_NETWORKS)
     if ip_allowed is False:
         logger.warning("callback from a non-allowlisted address", extra={"event": "callback.ip", "ip": ip})
         if mode == "enforce":
-            return _error(403, "Forbidden.")
+            return _error(403, "Forbidden."), False
+    return None, ip_allowed
+
+
+async def _answer_stk(public_id_hex, token, ip, ip_allowed, body, headers) -> Answer:
     try:
         public_id = uuid.UUID(hex=public_id_hex)
     except ValueError:
@@ -111,6 +140,48 @@ async def _answer(method, public_id_hex, token, ip, body, headers) -> Answer:
     return Answer(200, ACK)
 
 
+async def _answer_c2b(shortcode, kind, token, ip, ip_allowed, body, headers) -> Answer:
+    if not verify_c2b_token(shortcode, token):
+        logger.warning("C2B callback with a bad token", extra={"event": "callback.token", "ip": ip})
+        return _error(404, "Not found.")
+    if body is None or len(body) > settings.PAYMENTS_MAX_BODY_BYTES:
+        return _error(413, "Request body too large.")
+    arguments = {
+        "shortcode": shortcode,
+        "body": body,
+        "headers": headers,
+        "remote_ip": ip,
+        "ip_allowed": ip_allowed,
+    }
+    if kind == "validation":
+        # §14.9: Daraja waits ~8 s, then applies the registered ResponseType. We answer well
+        # inside that; when we cannot check in time, the money does not move (C2B00016).
+        try:
+            answer = await asyncio.wait_for(
+                in_db(c2b_validate, **arguments), timeout=settings.PAYMENTS_C2B_VALIDATION_SECONDS
+            )
+        except (TimeoutError, DatabaseError) as exc:
+            logger.error(
+                "pay bill validation not checked in time (%s): rejected",
+                exc.__class__.__name__,
+                extra={"event": "c2b.validation_error"},
+            )
+            answer = c2b_wire.reject(c2b_wire.OTHER_ERROR)
+        return Answer(200, answer)
+    try:
+        record = await in_db(c2b_receive, **arguments)
+    except DatabaseError as exc:
+        logger.error(
+            "pay bill confirmation not stored: database unavailable (%s)",
+            exc.__class__.__name__,
+            extra={"event": "callback.db_error"},
+        )
+        return _error(503, "Temporarily unavailable.")
+    if record.outcome == record.Outcome.MALFORMED:
+        return Answer(400, {"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail})
+    return Answer(200, c2b_wire.CONFIRMATION_ACK)
+
+
 class CallbackEndpoint:
     """ASGI: callbacks to ``answer_callback``; every other request to ``app`` (Django)."""
 
@@ -118,7 +189,9 @@ class CallbackEndpoint:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        match = CALLBACK_PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        c2b = C2B_PATH.match(path) if path.startswith(C2B_PATH_PREFIX) else None
+        match = c2b or (CALLBACK_PATH.match(path) if path.startswith(CALLBACK_PATH_PREFIX) else None)
         if match is None:
             return await self.app(scope, receive, send)
         headers = _headers(scope)
@@ -130,8 +203,9 @@ class CallbackEndpoint:
         answer = await answer_callback(
             method=scope.get("method", ""),
             path=scope["path"],
-            public_id_hex=match["public_id_hex"],
+            public_id_hex="" if c2b else match["public_id_hex"],
             token=match["token"],
+            c2b=(match["shortcode"], match["kind"]) if c2b else None,
             ip=client_ip_from((scope.get("client") or ("",))[0], headers.get("X-Forwarded-For", "")),
             body=body,
             headers=headers,

@@ -23,6 +23,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..models import Payment, PaymentEvent
 from ..money import format_kes
+from ..paybill import paybill_instructions
 from ..results import customer_message
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def payment_status_payload(payment: Payment) -> dict[str, Any]:
         "created_at": _iso(payment.created_at),
         "updated_at": _iso(payment.updated_at),
         "pin_deadline": _iso(pin_deadline),
+        # Paid from the M-Pesa menu (Pay Bill) rather than the prompt.
+        "paid_from_menu": payment.status == Payment.Status.PAID and payment.settled_by == Payment.Source.C2B,
+        "paybill": paybill_instructions(payment),
         "version": int(payment.version),
     }
     return payload

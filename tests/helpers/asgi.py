@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from payments.checkout.callback_url import callback_path
+from payments.checkout.callback_url import c2b_path, callback_path
 
 
 def _application():
@@ -96,3 +96,17 @@ class CallbackDoor(AsgiClient):
 
     async def acallback(self, payment, data: Any, **kwargs) -> httpx.Response:
         return await self.apost(callback_path(payment.public_id), callback_data(data), **kwargs)
+
+    def c2b(self, kind: str, data: Any, *, shortcode: str | None = None, **kwargs) -> httpx.Response:
+        """A C2B Validation (``kind="validation"``) or Confirmation to our registered URL."""
+        from django.conf import settings
+
+        return self.post(
+            c2b_path(shortcode or settings.DARAJA_C2B_SHORTCODE, kind), callback_data(data), **kwargs
+        )
+
+    async def ac2b(self, kind: str, data: Any, *, shortcode: str | None = None, **kwargs) -> httpx.Response:
+        from django.conf import settings
+
+        path = c2b_path(shortcode or settings.DARAJA_C2B_SHORTCODE, kind)
+        return await self.apost(path, callback_data(data), **kwargs)

@@ -15,7 +15,9 @@
 //   resume (a payment payload, JSON, to keep watching), headless.
 // Events (bubbling): mpesa-status {payment}, mpesa-paid {payment}, mpesa-failed {payment},
 //   mpesa-error {error, fields, status}.
-// Children marked data-when-paid are shown once the payment is paid.
+// Children marked data-when-paid are shown once the payment is paid. While the payment can
+// be paid from the M-Pesa menu (payload.paybill), the element shows the Pay Bill steps and
+// keeps listening, also after the prompt timed out: a menu payment turns it Paid live.
 
 const MAX_SOCKET_FAILURES = 3;
 const POLL_MS = 3000;
@@ -65,7 +67,7 @@ export class StatusStream {
     this.failures = 0;
     this.closed = false;
     this.update(payment);
-    if (!payment.terminal) this.connect();
+    if (!finished(payment)) this.connect();
   }
 
   url(path) {
@@ -76,7 +78,7 @@ export class StatusStream {
     if (!payment || payment.version <= this.version) return; // stale or repeated frame
     this.version = payment.version;
     this.onPayment(payment);
-    if (payment.terminal) this.stop();
+    if (finished(payment)) this.stop();
   }
 
   async socketUrl() {
@@ -154,6 +156,12 @@ export class StatusStream {
   }
 }
 
+// Nothing more can happen: terminal, and the M-Pesa menu (Pay Bill) cannot pay it either. A
+// timed-out prompt is terminal but still payable from the menu: keep listening for that.
+export function finished(payment) {
+  return Boolean(payment.terminal && !payment.paybill);
+}
+
 export function linksFor(payment) {
   return {
     ws_url: `/ws/payments/${payment.public_id}/`,
@@ -196,6 +204,17 @@ const TEMPLATE = `
         <dt>Amount</dt><dd data-receipt-amount></dd>
       </dl>
     </div>
+    <details class="paybill" data-paybill hidden>
+      <summary data-paybill-title></summary>
+      <ol class="paybill-steps">
+        <li>On your phone open <strong>M-PESA</strong> → <strong>Lipa na M-PESA</strong> → <strong>Pay Bill</strong>.</li>
+        <li>Business number: <strong class="mono" data-paybill-business></strong></li>
+        <li>Account number: <strong class="mono" data-paybill-account></strong>
+          <button type="button" class="link" data-copy-account>Copy</button></li>
+        <li>Amount: <strong data-paybill-amount></strong> (exactly this)</li>
+        <li>Enter your M-PESA PIN and send. This page turns Paid by itself.</li>
+      </ol>
+    </details>
     <p class="muted small" data-transport-note role="status"></p>
     <button type="button" data-retry hidden>Try again</button>
   </section>`;
@@ -235,10 +254,14 @@ export class MpesaCheckoutElement extends HTMLElement {
       this.pay();
     });
     this.querySelector("[data-retry]").addEventListener("click", () => this.reset());
+    this.querySelector("[data-copy-account]").addEventListener("click", (event) => {
+      const account = this.querySelector("[data-paybill-account]").dataset.account || "";
+      navigator.clipboard?.writeText(account).then(() => (event.target.textContent = "Copied"), () => {});
+    });
     const resume = this.getAttribute("resume");
     if (resume) {
       const payment = JSON.parse(resume);
-      if (payment && !payment.terminal) this.watch(payment, linksFor(payment));
+      if (payment && !finished(payment)) this.watch(payment, linksFor(payment));
     }
   }
 
@@ -374,11 +397,31 @@ export class MpesaCheckoutElement extends HTMLElement {
     const again = payment.terminal && (payment.retry || (paid && this.hasAttribute("open-amount")));
     $("[data-retry]").hidden = !again;
     $("[data-retry]").textContent = paid ? this.getAttribute("again-label") || "Pay again" : "Try again";
+    this.paybill(payment.paybill);
     for (const child of this.querySelectorAll("[data-when-paid]")) child.hidden = !paid;
     this.emit("mpesa-status", { payment });
     if (paid) this.emit("mpesa-paid", { payment });
     else if (payment.terminal) this.emit("mpesa-failed", { payment });
     if (payment.terminal) $("[data-status-title]").focus();
+  }
+
+  // Pay Bill instructions: folded under "Didn't get the prompt?" while the prompt may still
+  // come; open and first when it failed in a way the menu gets round (phone off, busy, SIM).
+  paybill(info) {
+    const $ = (selector) => this.querySelector(selector);
+    const box = $("[data-paybill]");
+    box.hidden = !info;
+    if (!info) return;
+    $("[data-paybill-title]").textContent = info.primary
+      ? "Pay from the M-Pesa menu instead"
+      : "Didn't get the prompt? Pay from the M-Pesa menu";
+    $("[data-paybill-business]").textContent = info.business_number;
+    const account = $("[data-paybill-account]");
+    account.textContent = info.account_display;
+    account.dataset.account = info.account;
+    $("[data-paybill-amount]").textContent = info.amount_display;
+    if (info.primary && !box.dataset.opened) box.open = box.dataset.opened = "1";
+    box.classList.toggle("primary", Boolean(info.primary));
   }
 
   reset() {

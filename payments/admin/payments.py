@@ -1,12 +1,6 @@
-"""Admin: payments (filters, search, one timeline, actions) and raw callbacks. They are
-records: their pages are read-only (no Save), times are Nairobi time with seconds, and stored
-JSON is shown as readable keys and values. Every action goes through a service; nothing here
-writes payment state directly. (What is paid for is the project's own: its payables have
-their own admin.)"""
+"""Admin: payments (filters, search, one timeline, actions) and delivery health."""
 
-import json
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.shortcuts import render
@@ -15,47 +9,14 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from mpesa_plumbing.logs import mask_phone, mask_text
+from mpesa_plumbing.logs import mask_phone
 
-from . import checkout
-from .checkout.reconcile import payment_reconcile
-from .live.broadcast import broadcast_payment_status
-from .models import CallbackRecord, Payment
-from .reporting import delivery_stats as stats
-
-BODY_CHARS = 20_000  # a callback body is about 1 KB; the parser refuses far less than this
-
-
-def nairobi(moment: datetime | None) -> str:
-    """``2026-12-01 14:03:07 EAT`` (TIME_ZONE, Africa/Nairobi by default)."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "–"
-
-
-def readable(text: str) -> str:
-    """JSON text pretty-printed (indented, keys in their order); anything else as it is."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
-
-
-def key_values(detail: Any) -> list[tuple[str, str, bool]]:
-    """A JSON detail as (key, value, is_block) rows: nested values pretty-printed."""
-    if not isinstance(detail, dict):
-        detail = {"value": detail} if detail not in (None, "", {}, []) else {}
-    rows = []
-    for key, value in detail.items():
-        nested = isinstance(value, dict | list)
-        text = json.dumps(value, indent=2, ensure_ascii=False) if nested else str(value)
-        rows.append((str(key), mask_text(text), nested or "\n" in text))
-    return rows
-
-
-def _changes_nothing(modeladmin, request, obj=None) -> bool:
-    """Records, not forms: the change page is a read-only view; the list (obj None) keeps
-    the change permission, which its actions require."""
-    return obj is None and admin.ModelAdmin.has_change_permission(modeladmin, request)
-
+from .. import checkout
+from ..checkout.reconcile import payment_reconcile
+from ..live.broadcast import broadcast_payment_status
+from ..models import CallbackRecord, Payment
+from ..reporting import delivery_stats as stats
+from .display import BODY_CHARS, changes_nothing, key_values, nairobi, readable
 
 # The payment page: what happened first, then the timeline, the times, the identifiers.
 SUMMARY = (
@@ -90,7 +51,7 @@ class PaymentAdmin(admin.ModelAdmin):
         ("Identifiers", {"classes": ("collapse",), "fields": IDENTIFIERS}),
     )
     readonly_fields = [*RECORD_FIELDS, "masked_phone", "masked_paid_phone", "paid_for", "timeline", "times"]
-    has_change_permission = _changes_nothing
+    has_change_permission = changes_nothing
 
     def has_add_permission(self, request):
         return False
@@ -228,57 +189,6 @@ class PaymentAdmin(admin.ModelAdmin):
         for payment in queryset:
             checkout.payment_mark_reviewed(payment=payment, note=f"by {request.user}")
         self.message_user(request, "Marked reviewed.", messages.SUCCESS)
-
-
-@admin.register(CallbackRecord)
-class CallbackRecordAdmin(admin.ModelAdmin):
-    list_display = ("pk", "received", "payment", "checkout_request_id", "result_code", "outcome", "remote_ip")
-    list_filter = ("outcome", "ip_allowed", "received_at")
-    search_fields = ("checkout_request_id", "payment__public_id")
-    actions = ("replay",)
-    fields = (
-        ("received", "processed"),
-        "payment",
-        ("result_code", "outcome"),
-        "detail",
-        "checkout_request_id",
-        ("remote_ip", "ip_allowed"),
-        "replay_of",
-        "masked_body",
-        "body_truncated",
-        "pretty_headers",
-    )
-    readonly_fields = [f.name for f in CallbackRecord._meta.fields if f.name != "body"]
-    readonly_fields += ["received", "processed", "masked_body", "pretty_headers"]
-    has_change_permission = _changes_nothing
-
-    @admin.display(description="Received (EAT)", ordering="received_at")
-    def received(self, obj: CallbackRecord) -> str:
-        return nairobi(obj.received_at)
-
-    @admin.display(description="Processed (EAT)")
-    def processed(self, obj: CallbackRecord) -> str:
-        return nairobi(obj.processed_at)
-
-    @admin.display(description="Body (phone numbers masked)")
-    def masked_body(self, obj: CallbackRecord) -> str:
-        return render_to_string("admin/payments/pre.html", {"text": mask_text(readable(obj.body))})
-
-    @admin.display(description="Headers")
-    def pretty_headers(self, obj: CallbackRecord) -> str:
-        return render_to_string("admin/payments/key_values.html", {"rows": key_values(obj.headers)})
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Replay through the handler (idempotent)", permissions=["change"])
-    def replay(self, request, queryset):
-        for record in queryset:
-            copy = checkout.callback_replay(record)
-            self.message_user(request, f"Callback {record.pk} replayed as {copy.pk}: {copy.outcome}")
 
 
 def _round(value: float | None) -> float | None:
