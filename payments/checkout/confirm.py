@@ -7,7 +7,9 @@ believed only once the query agrees). Answers settle through ``payment_apply_res
 Daraja rate-limits STK Query per shortcode (HTTP 429 at about 5 per 60 s in the sandbox,
 §13.4), so every query first takes a slot of ``DARAJA_QUERY_RATE`` (``5/60``: five per 60 s)
 counted in the shared cache, i.e. across every process. Without a slot the query is not sent:
-the answer is "not yet, ask again in N seconds", like Daraja's own pending answers.
+the answer is "not yet, ask again in N seconds", like Daraja's own pending answers. When
+Daraja answers 429 anyway, its Retry-After pauses every query for that shortcode, in every
+process (the queries of other payments would otherwise keep its window full).
 """
 
 import time
@@ -16,6 +18,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.cache import cache
 
+from ..daraja.answers import RATE_LIMITED
 from ..daraja.client import DarajaClient
 from ..daraja.errors import DarajaError
 from ..daraja.payloads import PENDING_RESULT_CODE, StkResult
@@ -25,8 +28,16 @@ from .settle import payment_apply_result
 NOT_ASKED = "not asked: our STK Query rate (DARAJA_QUERY_RATE) is used up for now"
 
 
+def _pause_key(shortcode: str) -> str:
+    return f"daraja:query-pause:{shortcode}"
+
+
 def _query_slot(shortcode: str) -> float:
-    """0 when a query may be sent now (its slot is taken); else seconds until the next window."""
+    """0 when a query may be sent now (its slot is taken); else seconds until one may be:
+    while Daraja's last 429 asked everyone to wait, or until the next window of our rate."""
+    paused_until = cache.get(_pause_key(shortcode))
+    if paused_until and (left := paused_until - time.time()) > 0:
+        return left
     rate = settings.DARAJA_QUERY_RATE
     if not rate:
         return 0.0
@@ -57,7 +68,16 @@ def stk_query(checkout_request_id: str) -> StkResult:
             result_desc=NOT_ASKED,
             retry_after=wait,
         )
-    return async_to_sync(client.stk_query)(checkout_request_id=checkout_request_id)
+    answer = async_to_sync(client.stk_query)(checkout_request_id=checkout_request_id)
+    if answer.pending and answer.retry_after and answer.result_desc.startswith(RATE_LIMITED):
+        # A 429 is about the shortcode, not this payment: every process waits it out, or the
+        # queries of the others keep Daraja's window full and none gets through (§13.4).
+        cache.set(
+            _pause_key(client.config.shortcode),
+            time.time() + answer.retry_after,
+            timeout=answer.retry_after + 1,
+        )
+    return answer
 
 
 def success_confirmed_by_query(payment: Payment, result: StkResult) -> str | None:

@@ -17,6 +17,7 @@ from .errors import GENERIC_500, DarajaAPIError, DarajaError, DarajaProtocolErro
 logger = logging.getLogger("payments.daraja")
 EXCERPT_BYTES = 120
 RATE_LIMITED_RETRY_SECONDS = 60.0  # §13.4: SpikeArrest at 5 queries per 60 s
+RATE_LIMITED = "rate limited (HTTP 429)"
 
 
 def read_json(response: httpx.Response) -> Any | None:
@@ -79,7 +80,7 @@ def query_not_yet(response: httpx.Response, data: Any) -> str | None:
     - HTTP 429 SpikeArrest (§13.4), whatever the body.
     """
     if response.status_code == 429:
-        return "rate limited (HTTP 429)"
+        return RATE_LIMITED
     if not is_error_envelope(data):
         return None
     code, message = str(data["errorCode"]), str(data.get("errorMessage") or "")

@@ -308,3 +308,22 @@ def test_queries_are_spread_under_the_rate_and_the_rest_wait_without_asking(user
         payment.refresh_from_db()
         assert payment.check_attempts == 0 and payment.status == "pending"
         assert not payment.events.filter(kind="query").exists()
+
+
+def test_a_429_pauses_every_query_of_the_shortcode_not_just_its_own(user, daraja, settings):
+    """Daraja's SpikeArrest counts the shortcode's queries (refused ones too, §13.4): if the
+    other payments kept asking, its window would stay full and none would ever get through."""
+    settings.DARAJA_QUERY_RATE = ""  # even without our own rate
+    daraja.oauth()
+    daraja.server.expect_request(QUERY).respond_with_response(
+        Response("{}", status=429, headers={"Retry-After": "30"}, content_type="application/json")
+    )
+    first, second = make_payment(user), make_payment(user)
+    assert payment_reconcile(first).action == "pending"
+    decision = payment_reconcile(second)
+    assert "not asked" in decision.detail and len(daraja.requests(QUERY)) == 1
+    second.refresh_from_db()
+    assert second.check_attempts == 0 and second.next_check_at > timezone.now() + timedelta(seconds=25)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
+        payment_reconcile(second)
+    assert len(daraja.requests(QUERY)) == 2  # the pause is over
