@@ -35,6 +35,7 @@ class Payment(models.Model):
         EXPIRY = "expiry", "Local deadline"
         ADMIN = "admin", "Admin"
         C2B = "c2b", "Pay Bill (M-Pesa menu)"
+        CUSTOMER = "customer", "Customer (stopped on the page)"
 
     # A prompt may be on the customer's phone: one per phone and per order (DB-enforced).
     LIVE_STATUSES = (Status.INITIATING, Status.PENDING, Status.UNKNOWN)

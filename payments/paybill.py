@@ -68,6 +68,8 @@ def paybill_open(payment: Payment) -> bool:
         return False
     if payment.status in (Payment.Status.PAID, Payment.Status.NEEDS_REVIEW):
         return False
+    if payment.settled_by == Payment.Source.CUSTOMER:  # stopped: a wrong number, started again
+        return False
     window = timedelta(hours=settings.PAYMENTS_PAYBILL_ACCOUNT_HOURS)
     return payment.created_at + window > timezone.now()
 

@@ -139,8 +139,26 @@ _BY_ERROR_CODE: dict[str, CustomerMessage] = {
 }
 
 
+def phone_shown(phone: str) -> str:
+    """The prompted number as the customer knows it, masked: ``254708374149`` → ``0708 ••• 149``."""
+    if len(phone) != 12 or not phone.startswith("254"):
+        return ""
+    local = "0" + phone[3:]
+    return f"{local[:4]} ••• {local[-3:]}"
+
+
+STOPPED = CustomerMessage(
+    "Stopped",
+    "You stopped this attempt. Start again with the right number. If someone enters the PIN on "
+    "the other phone anyway, we will see it and refund them.",
+    True,
+)
+
+
 def customer_message(payment: Payment) -> CustomerMessage:
     """What the customer sees for this payment (title, plain-language next step, retry?)."""
+    if payment.status == S.CANCELLED and payment.settled_by == Payment.Source.CUSTOMER:
+        return STOPPED
     if payment.status in (S.CANCELLED, S.TIMED_OUT, S.FAILED) and payment.result_code in _BY_CODE:
         return _BY_CODE[payment.result_code]
     if payment.status == S.REJECTED:

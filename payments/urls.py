@@ -15,4 +15,5 @@ urlpatterns = [
     path("initiate/", views.initiate, name="initiate"),
     path("<uuid:public_id>/", views.payment_status, name="status"),
     path("<uuid:public_id>/ticket/", views.payment_ticket, name="ticket"),
+    path("<uuid:public_id>/stop/", views.payment_stop, name="stop"),
 ]

@@ -30,7 +30,7 @@ from .initiate import (
     payment_mark_unknown,
 )
 from .settle import Applied, payment_apply_result, payment_mark_reviewed
-from .transitions import payment_transition, payments_expire_overdue
+from .transitions import payment_stop_by_customer, payment_transition, payments_expire_overdue
 
 __all__ = [
     "Applied",
@@ -58,6 +58,7 @@ __all__ = [
     "payment_mark_rejected",
     "payment_mark_reviewed",
     "payment_mark_unknown",
+    "payment_stop_by_customer",
     "payment_transition",
     "payments_expire_overdue",
 ]

@@ -110,3 +110,21 @@ def payments_expire_overdue(*, phone: str | None = None) -> int:
             ):
                 moved += 1
     return moved
+
+
+def payment_stop_by_customer(payment: Payment) -> bool:
+    """The customer stopped this attempt on the page ("Wrong number?"). Daraja cannot take a
+    prompt back, so this only frees the phone and the payable for a new attempt: a success
+    callback that still arrives wins (money moved) and is flagged for a person."""
+    with transaction.atomic():
+        return bool(
+            payment_transition(
+                payment,
+                allowed_from=Payment.LIVE_STATUSES,
+                to=S.CANCELLED,
+                source=Payment.Source.CUSTOMER,
+                detail={"reason": "stopped by the customer (wrong number?)"},
+                settled_by=Payment.Source.CUSTOMER,
+                settled_at=timezone.now(),
+            )
+        )

@@ -37,6 +37,7 @@ def payment_links(payment) -> dict[str, str]:
         "ws_url": f"/ws/payments/{payment.public_id}/",
         "status_url": reverse("payments:status", kwargs={"public_id": payment.public_id}),
         "ticket_url": reverse("payments:ticket", kwargs={"public_id": payment.public_id}),
+        "stop_url": reverse("payments:stop", kwargs={"public_id": payment.public_id}),
     }
 
 
@@ -139,6 +140,36 @@ async def payment_status(request: HttpRequest, public_id: uuid.UUID) -> JsonResp
     if request.method not in ("GET", "HEAD"):
         return json_error(405, "Use GET.")
     return await in_db(_status, request, public_id)
+
+
+def _stop(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    user, refused = request_user(request)
+    if refused is not None:
+        return refused
+    payment = selectors.payment_get_for_user(user=user, public_id=public_id)
+    if payment is None:
+        return json_error(404, "Payment not found.")
+    if not checkout.payment_stop_by_customer(payment):
+        payment.refresh_from_db()
+        return JsonResponse(
+            {
+                "error": "This payment can no longer be stopped.",
+                "fields": {},
+                "payment": payment_status_payload(payment),
+            },
+            status=409,
+        )
+    payment.refresh_from_db()
+    return JsonResponse({"payment": payment_status_payload(payment), **payment_links(payment)})
+
+
+@csrf_exempt
+async def payment_stop(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
+    """POST /payments/<id>/stop/: "Wrong number?": stop this attempt so a new one can start
+    (409 once it is settled)."""
+    if request.method != "POST":
+        return json_error(405, "Use POST.")
+    return await in_db(_stop, request, public_id)
 
 
 def _ticket(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:

@@ -24,7 +24,7 @@ from mpesa_plumbing.logs import mask_phone
 from ..models import Payment, PaymentEvent
 from ..money import format_kes
 from ..paybill import paybill_instructions
-from ..results import customer_message
+from ..results import customer_message, phone_shown
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ def payment_status_payload(payment: Payment) -> dict[str, Any]:
         "amount": int(payment.amount),
         "amount_display": format_kes(payment.amount),
         "phone_masked": mask_phone(payment.phone),
+        "phone_display": phone_shown(payment.phone),  # "0708 ••• 149": where the prompt went
+        "pin_seconds": settings.PAYMENTS_PIN_WINDOW_SECONDS,
+        "cancellable": payment.status in Payment.LIVE_STATUSES,
         "payable": _payable(payment),
         "created_at": _iso(payment.created_at),
         "updated_at": _iso(payment.updated_at),

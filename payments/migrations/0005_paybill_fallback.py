@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payment',
             name='settled_by',
-            field=models.CharField(blank=True, choices=[('push', 'STK push response'), ('callback', 'Callback'), ('query', 'STK query'), ('expiry', 'Local deadline'), ('admin', 'Admin'), ('c2b', 'Pay Bill (M-Pesa menu)')], max_length=16),
+            field=models.CharField(blank=True, choices=[('push', 'STK push response'), ('callback', 'Callback'), ('query', 'STK query'), ('expiry', 'Local deadline'), ('admin', 'Admin'), ('c2b', 'Pay Bill (M-Pesa menu)'), ('customer', 'Customer (stopped on the page)')], max_length=16),
         ),
         migrations.CreateModel(
             name='C2BPayment',

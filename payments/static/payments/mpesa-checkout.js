@@ -14,7 +14,7 @@
 //   token (an API token: Authorization: Token …), label (the button), again-label,
 //   resume (a payment payload, JSON, to keep watching), headless.
 // Events (bubbling): mpesa-status {payment}, mpesa-paid {payment}, mpesa-failed {payment},
-//   mpesa-error {error, fields, status}.
+//   mpesa-stopped {payment} ("Wrong number?"), mpesa-error {error, fields, status}.
 // Children marked data-when-paid are shown once the payment is paid. While the payment can
 // be paid from the M-Pesa menu (payload.paybill), the element shows the Pay Bill steps and
 // keeps listening, also after the prompt timed out: a menu payment turns it Paid live.
@@ -166,6 +166,7 @@ export function linksFor(payment) {
   return {
     ws_url: `/ws/payments/${payment.public_id}/`,
     status_url: `${payment.public_id}/`,
+    stop_url: `${payment.public_id}/stop/`,
     ticket_url: `${payment.public_id}/ticket/`,
   };
 }
@@ -198,7 +199,17 @@ const TEMPLATE = `
     <div aria-live="polite" aria-atomic="true">
       <h2 data-status-title tabindex="-1"></h2>
       <p data-status-message></p>
-      <p class="countdown" data-countdown hidden></p>
+      <div class="waiting" data-waiting hidden>
+        <p data-sent-to></p>
+        <progress data-progress max="60" value="60" aria-label="Time left to enter your PIN"></progress>
+        <p class="countdown" data-countdown hidden></p>
+        <p class="actions">
+          <button type="button" class="link" data-wrong-number>Wrong number?</button>
+          <button type="button" class="link" data-not-received>Didn't get it?</button>
+        </p>
+        <p class="hint" data-resend-hint hidden>Check that your phone is on, unlocked and has
+          signal. If nothing comes within a minute, stop this attempt and try again.</p>
+      </div>
       <dl class="receipt" data-receipt hidden>
         <dt>Receipt</dt><dd data-receipt-number></dd>
         <dt>Amount</dt><dd data-receipt-amount></dd>
@@ -254,6 +265,16 @@ export class MpesaCheckoutElement extends HTMLElement {
       this.pay();
     });
     this.querySelector("[data-retry]").addEventListener("click", () => this.reset());
+    this.querySelector("[data-wrong-number]").addEventListener("click", () => this.stop());
+    this.querySelector("[data-not-received]").addEventListener("click", () => {
+      const box = this.querySelector("[data-paybill]");
+      if (!box.hidden) {
+        box.open = true;
+        box.querySelector("summary").focus();
+      } else {
+        this.querySelector("[data-resend-hint]").hidden = false;
+      }
+    });
     this.querySelector("[data-copy-account]").addEventListener("click", (event) => {
       const account = this.querySelector("[data-paybill-account]").dataset.account || "";
       navigator.clipboard?.writeText(account).then(() => (event.target.textContent = "Copied"), () => {});
@@ -360,17 +381,51 @@ export class MpesaCheckoutElement extends HTMLElement {
     });
   }
 
-  countdown(deadlineIso) {
+  // "Wrong number?": stop this attempt (the server frees the phone and the payable), then the
+  // form comes back with the number selected for correcting. Same page, no reload.
+  async stop() {
+    const links = this.stream ? this.stream.links : null;
+    if (!links || !links.stop_url) return;
+    const button = this.querySelector("[data-wrong-number]");
+    button.disabled = true;
+    let response;
+    let body = {};
+    try {
+      response = await fetch(new URL(links.stop_url, new URL(this.api, location.href)), {
+        method: "POST",
+        credentials: this.token ? "omit" : "same-origin",
+        headers: headers(this.token, false),
+      });
+      body = await response.json().catch(() => ({}));
+    } catch {
+      button.disabled = false;
+      this.querySelector("[data-transport-note]").textContent = "Could not reach the shop. Try again.";
+      return;
+    }
+    button.disabled = false;
+    if (response.ok) {
+      this.emit("mpesa-stopped", { payment: body.payment });
+      this.reset();
+      this.form.elements.phone.select();
+    } else if (body.payment) {
+      this.stream.update(body.payment); // it was settled meanwhile: show what happened
+    }
+  }
+
+  countdown(deadlineIso, seconds) {
     clearInterval(this.timer);
     const el = this.querySelector("[data-countdown]");
+    const bar = this.querySelector("[data-progress]");
     if (!deadlineIso) {
       el.hidden = true;
       return;
     }
     const deadline = Date.parse(deadlineIso);
+    bar.max = seconds || 60;
     const tick = () => {
       const left = deadline - Date.now();
       el.hidden = false;
+      bar.value = Math.max(0, left / 1000);
       el.textContent = left > 0 ? `Time left to enter your PIN: ${formatLeft(left)}` : "Waiting for M-Pesa to confirm…";
       if (left <= 0) clearInterval(this.timer);
     };
@@ -392,8 +447,14 @@ export class MpesaCheckoutElement extends HTMLElement {
     $("[data-receipt]").hidden = !paid;
     $("[data-receipt-number]").textContent = payment.receipt || "(confirmed; receipt to follow)";
     $("[data-receipt-amount]").textContent = payment.amount_display;
-    const waiting = !payment.terminal && ["pending", "initiating"].includes(payment.status);
-    this.countdown(waiting ? payment.pin_deadline : null);
+    const waiting = !payment.terminal && ["pending", "initiating", "unknown"].includes(payment.status);
+    $("[data-waiting]").hidden = !waiting;
+    $("[data-sent-to]").textContent = payment.phone_display
+      ? `Prompt sent to ${payment.phone_display} for ${payment.amount_display}.`
+      : `Prompt for ${payment.amount_display}.`;
+    $("[data-wrong-number]").hidden = !payment.cancellable;
+    if (!waiting) $("[data-resend-hint]").hidden = true;
+    this.countdown(waiting && payment.status !== "unknown" ? payment.pin_deadline : null, payment.pin_seconds);
     const again = payment.terminal && (payment.retry || (paid && this.hasAttribute("open-amount")));
     $("[data-retry]").hidden = !again;
     $("[data-retry]").textContent = paid ? this.getAttribute("again-label") || "Pay again" : "Try again";
