@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from mpesa_plumbing.layers import is_in_process
+
 from .checkout.callback_url import forbidden_words_in
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -36,11 +38,11 @@ def check_payments_settings(app_configs=None, **kwargs):
             )
         )
     backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    if backend.endswith("InMemoryChannelLayer"):
+    if is_in_process(backend):
         issues.append(
             Error(
                 "The in-memory channel layer is configured in production.",
-                hint="Set REDIS_URL: the in-memory layer is per-process and O(sockets) per message.",
+                hint="Set REDIS_URL: the in-memory layer is per process: other processes' pages miss it.",
                 id="payments.E002",
             )
         )

@@ -17,7 +17,7 @@ def channel_layer_config(
     each one fails, refusing sockets that could have been served: retry once on a new socket.
     """
     if kind == "memory":
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "mpesa_plumbing.layers.LocalChannelLayer"}}  # in-memory, O(1) sweeps
     backend = {
         "redis": "channels_redis.core.RedisChannelLayer",
         "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -72,6 +72,8 @@ def test_checks_in_process(settings):
     memory = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     redis = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
     assert "payments.E002" in _ids(CHANNEL_LAYERS=memory)  # F25
+    local = {"default": {"BACKEND": "mpesa_plumbing.layers.LocalChannelLayer"}}
+    assert "payments.E002" in _ids(CHANNEL_LAYERS=local)
     assert "payments.E003" in _ids(ALLOWED_HOSTS=["*"], CHANNEL_LAYERS=redis)  # S5
     assert "payments.E005" in _ids(DARAJA_CALLBACK_BASE_URL="http://shop.example")
     assert "payments.E006" in _ids(SIMULATOR_ENABLED=True)  # S21

@@ -5,6 +5,7 @@ import re
 
 from django.conf import settings
 
+from mpesa_plumbing.layers import is_in_process
 from payments.daraja.config import DarajaConfig
 
 from . import FAIL, PASS, WARN, Check, Issue, environment, is_simulator_url, verdict
@@ -98,7 +99,7 @@ def check_deployment() -> Check:
     found = f"{found}; several processes ({why})"
     redis_fix = "Set REDIS_URL=redis://…: the channel layer and the cache both use it."
     issues = []
-    if _short(layer) == "InMemoryChannelLayer":
+    if is_in_process(layer):
         issues.append(
             Issue(
                 FAIL,

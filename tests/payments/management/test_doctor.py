@@ -369,7 +369,7 @@ def test_production_with_the_single_process_defaults_fails(dev):
     dev.DEBUG = False
     found = assert_only(doctor(), "deployment", passing=("credentials", "passkey"))
     assert found["found"].startswith(
-        "cache LocMemCache, database sqlite3, channel layer InMemoryChannelLayer"
+        "cache LocMemCache, database sqlite3, channel layer LocalChannelLayer"
     )
     assert "REDIS_URL" in found["fix"] and "PostgreSQL" in found["fix"]
 

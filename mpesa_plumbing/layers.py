@@ -1,0 +1,147 @@
+"""A single-process channel layer whose cost per message does not grow with open sockets.
+
+Channels' own ``InMemoryChannelLayer`` sweeps *every* channel queue and *every* group
+membership for expired entries on each ``receive`` and ``group_send``: with 5,000 open
+checkouts each status push walks ~10,000 entries, and each socket's next ``receive`` walks them
+again (performance-notes.md; bench/README.md, "memory-1p"). ``LocalChannelLayer`` keeps the
+same API and the same semantics (message expiry, group expiry, capacity, ``ChannelFull``
+ignored by ``group_send``, deep-copied messages) but finds what expires through two heaps, and
+which groups a channel is in through a reverse index, so a push costs O(members + log n).
+
+Use it where the in-memory layer would go (``make run``'s default)::
+
+    CHANNEL_LAYERS = {"default": {"BACKEND": "mpesa_plumbing.layers.LocalChannelLayer"}}
+"""
+
+import asyncio
+import heapq
+import itertools
+import time
+from copy import deepcopy
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+from django.utils.module_loading import import_string
+
+
+class LocalChannelLayer(InMemoryChannelLayer):
+    def __init__(self, expiry=60, group_expiry=86400, capacity=100, channel_capacity=None, **kwargs):
+        super().__init__(
+            expiry=expiry,
+            group_expiry=group_expiry,
+            capacity=capacity,
+            channel_capacity=channel_capacity,
+            **kwargs,
+        )
+        self._message_deadlines: list[tuple[float, int, str]] = []  # (expires at, seq, channel)
+        self._member_deadlines: list[tuple[float, int, str, str]] = []  # (ends at, seq, group, channel)
+        self._groups_of: dict[str, set[str]] = {}  # channel → the groups it is in
+        self._seq = itertools.count()
+
+    # --- channels ----------------------------------------------------------------------------
+    def _queue(self, channel: str) -> asyncio.Queue:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    def _put(self, channel: str, message: dict) -> None:
+        expires_at = time.time() + self.expiry
+        try:
+            self._queue(channel).put_nowait((expires_at, deepcopy(message)))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+        heapq.heappush(self._message_deadlines, (expires_at, next(self._seq), channel))
+
+    async def send(self, channel, message):
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        self._put(channel, message)
+
+    async def receive(self, channel):
+        self.require_valid_channel_name(channel)
+        self._clean_expired()
+        queue = self._queue(channel)
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty() and self.channels.get(channel) is queue:
+                del self.channels[channel]
+        return message
+
+    # --- expiry ------------------------------------------------------------------------------
+    def _clean_expired(self) -> None:
+        """Only what is due: O(1) when nothing expired, O(log n) per expired entry."""
+        now = time.time()
+        deadlines = self._message_deadlines
+        while deadlines and deadlines[0][0] < now:
+            _, _, channel = heapq.heappop(deadlines)
+            queue = self.channels.get(channel)
+            if queue is None:
+                continue  # already received or removed
+            while not queue.empty() and queue._queue[0][0] < now:
+                queue.get_nowait()
+                self._remove_from_groups(channel)  # an expired message drops its channel's groups
+                if queue.empty():
+                    del self.channels[channel]
+        members = self._member_deadlines
+        ends_before = int(now) - self.group_expiry
+        while members and members[0][0] < ends_before:
+            joined, _, group, channel = heapq.heappop(members)
+            channels = self.groups.get(group)
+            if channels is not None and channels.get(channel) == joined:  # not re-joined since
+                self._leave(group, channel)
+
+    def _remove_from_groups(self, channel: str) -> None:
+        for group in list(self._groups_of.get(channel, ())):
+            self._leave(group, channel)
+
+    def _leave(self, group: str, channel: str) -> None:
+        channels = self.groups.get(group)
+        if channels is not None:
+            channels.pop(channel, None)
+            if not channels:
+                del self.groups[group]
+        groups = self._groups_of.get(channel)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._groups_of[channel]
+
+    # --- groups ------------------------------------------------------------------------------
+    async def group_add(self, group, channel):
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        joined = time.time()
+        self.groups.setdefault(group, {})[channel] = joined
+        self._groups_of.setdefault(channel, set()).add(group)
+        heapq.heappush(self._member_deadlines, (joined, next(self._seq), group, channel))
+
+    async def group_discard(self, group, channel):
+        self.require_valid_channel_name(channel)
+        self.require_valid_group_name(group)
+        self._leave(group, channel)
+
+    async def group_send(self, group, message):
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, ())):
+            try:
+                self._put(channel, message)
+            except ChannelFull:
+                pass
+
+    async def flush(self):
+        await super().flush()
+        self._message_deadlines, self._member_deadlines, self._groups_of = [], [], {}
+
+
+def is_in_process(backend: str) -> bool:
+    """True for a layer that lives in one process (Channels' in-memory layer, or this one): a
+    message sent from one process never reaches a socket held by another."""
+    try:
+        return issubclass(import_string(backend), InMemoryChannelLayer)
+    except ImportError:
+        return backend.endswith("InMemoryChannelLayer")
