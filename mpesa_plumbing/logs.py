@@ -4,6 +4,8 @@ secrets masked by a filter on the handler, and ``mask_phone`` for code that logs
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
@@ -82,3 +84,20 @@ class SimulatedFaultFilter(logging.Filter):
         record.args = (getattr(record, "status_code", "?"), request.method, request.path)
         record.event = "simulator.fault"
         return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+@contextmanager
+def logs_for_verbosity(verbosity: int) -> Iterator[None]:
+    """A management command's logging: no log lines below ``-v 2`` (the command's own output
+    tells the story; the lines would repeat it on stderr), as configured at 2, DEBUG at 3."""
+    root = logging.getLogger()
+    level, disabled = root.level, logging.root.manager.disable
+    if verbosity < 2:
+        logging.disable(logging.CRITICAL)
+    elif verbosity >= 3:
+        root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logging.disable(disabled)
+        root.setLevel(level)
