@@ -124,6 +124,10 @@ PAYMENTS_HISTORY_PAGE_SIZE = env.int("PAYMENTS_HISTORY_PAGE_SIZE", default=20)
 # /metrics: a bearer token for Prometheus (empty = open; keep /metrics off the public proxy)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- The demo shop (frontend/) -----------------------------------------------------------
+# Where customers turn when a payment needs a person (pages' footer, history, receipts).
+SHOP_CUSTOMER_CARE = env.str("SHOP_CUSTOMER_CARE", default="care@duka.example")
+
 # --- Simulator --------------------------------------------------------------------------
 SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
 SIMULATOR_CALLBACK_DELAY_SECONDS = env.float("SIMULATOR_CALLBACK_DELAY_SECONDS", default=3.0)
@@ -208,6 +212,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context.shop",
             ],
         },
     },
