@@ -1,12 +1,13 @@
-"""The demo shop's pages: orders, wallet deposits, a booking fee, payment history. Reads only;
-payments are started by the drop-in checkout element (payments/static/payments/
-mpesa-checkout.js) through the engine's JSON API, exactly as any adopting project would."""
+"""The demo shop's pages: a landing page, orders, wallet deposits, a booking fee, payment
+history and receipts. Reads only; payments are started by the drop-in checkout element
+(payments/static/payments/mpesa-checkout.js) through the engine's JSON API, exactly as any
+adopting project would."""
 
 import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -14,7 +15,11 @@ from payments import selectors
 from payments.live.broadcast import payment_status_payload
 from payments.models import Payment
 
+from . import history as history_rows
 from .models import Booking, Order, Wallet
+from .receipts import receipt_for, receipt_pdf
+
+WALLET_RECENT = 10  # deposits on the wallet page (the live list keeps the same number)
 
 
 def _resume(payable) -> str:
@@ -23,11 +28,14 @@ def _resume(payable) -> str:
     return json.dumps(payment_status_payload(latest)) if latest else ""
 
 
-@login_required
 def orders(request):
+    """``/``: the customer's orders, or for a visitor the shop's welcome (and the way in)."""
+    if not request.user.is_authenticated:
+        return render(request, "frontend/landing.html")
+    mine = {"user": request.user}
     context = {
-        "orders": Order.objects.filter(user=request.user).order_by("status", "-created_at"),
-        "bookings": Booking.objects.filter(user=request.user).order_by("-created_at"),
+        "orders": Order.objects.filter(**mine).select_related("paid_by").order_by("status", "-created_at"),
+        "bookings": Booking.objects.filter(**mine).select_related("paid_by").order_by("-created_at"),
     }
     return render(request, "frontend/orders.html", context)
 
@@ -57,7 +65,8 @@ def wallet(request):
     wallet = Wallet.objects.get_or_create(user=request.user)[0]
     context = {
         "wallet": wallet,
-        "entries": wallet.entries.select_related("payment")[:10],
+        "entries": wallet.entries.select_related("payment")[:WALLET_RECENT],
+        "recent": WALLET_RECENT,
         "min_amount": settings.PAYMENTS_MIN_AMOUNT,
         "max_amount": settings.PAYMENTS_MAX_AMOUNT,
     }
@@ -66,17 +75,45 @@ def wallet(request):
 
 @login_required
 def history(request):
-    status = request.GET.get("status") or None
-    if status not in Payment.Status.values:
-        status = None
+    chosen, statuses = history_rows.filter_for(request.GET.get("status"))
     page = selectors.payments_page_for_user(
         user=request.user,
-        status=status,
+        status=statuses,
         page=request.GET.get("page", 1),
         per_page=settings.PAYMENTS_HISTORY_PAGE_SIZE,
     )
-    return render(
-        request,
-        "frontend/history.html",
-        {"page": page, "status": status or "", "statuses": Payment.Status.choices},
+    context = {
+        "page": page,
+        "rows": history_rows.rows(page.object_list),
+        "status": chosen,
+        "filters": history_rows.FILTERS,
+    }
+    return render(request, "frontend/history.html", context)
+
+
+def _paid_payment_of(request, public_id) -> Payment:
+    """The customer's own paid payment; 404 for anyone else's (staff included: a receipt is
+    the customer's), for an unpaid one and for an id that does not exist."""
+    payment = (
+        Payment.objects.filter(user=request.user, public_id=public_id, status=Payment.Status.PAID)
+        .prefetch_related("payable")
+        .first()
     )
+    if payment is None:
+        raise Http404("No such receipt")
+    return payment
+
+
+@login_required
+def receipt(request, public_id):
+    found = receipt_for(_paid_payment_of(request, public_id))
+    return render(request, "frontend/receipt.html", {"receipt": found})
+
+
+@login_required
+def receipt_download(request, public_id):
+    found = receipt_for(_paid_payment_of(request, public_id))
+    response = HttpResponse(receipt_pdf(found), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -95,13 +95,15 @@ _BY_STATUS: dict[str, CustomerMessage] = {
     S.UNKNOWN: CustomerMessage(
         "Check your phone",
         "We could not confirm the prompt was sent. If it reached your phone, complete it and this "
-        "page will update.",
+        "page will update. If money left your M-Pesa and nothing changes here, contact the shop's "
+        "customer care with your M-Pesa message.",
         False,
     ),
     S.EXPIRED: CustomerMessage(
         "Still waiting for M-Pesa",
         "We have not heard back from M-Pesa yet. If money left your account it will show here once "
-        "M-Pesa confirms; you will not be charged twice.",
+        "M-Pesa confirms; you will not be charged twice. Still like this tomorrow? Contact the shop's "
+        "customer care with your M-Pesa message.",
         False,
     ),
     S.PAID: CustomerMessage("Paid", "Payment received. Thank you!", False),
@@ -114,7 +116,8 @@ _BY_STATUS: dict[str, CustomerMessage] = {
     S.NEEDS_REVIEW: CustomerMessage(
         "We are checking this payment",
         "Something did not match, so we are checking it by hand. You will not be charged twice; "
-        "we will contact you.",
+        "we will contact you. Questions meanwhile? Contact the shop's customer care with your M-Pesa "
+        "message.",
         False,
     ),
 }

@@ -140,6 +140,10 @@ PAYMENTS_HISTORY_PAGE_SIZE = env.int("PAYMENTS_HISTORY_PAGE_SIZE", default=20)
 # /metrics: a bearer token for Prometheus (empty = open; keep /metrics off the public proxy)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- The demo shop (frontend/) -----------------------------------------------------------
+# Where customers turn when a payment needs a person (pages' footer, history, receipts).
+SHOP_CUSTOMER_CARE = env.str("SHOP_CUSTOMER_CARE", default="care@duka.example")
+
 # --- Simulator --------------------------------------------------------------------------
 SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=not PRODUCTION)
 SIMULATOR_CALLBACK_DELAY_SECONDS = env.float("SIMULATOR_CALLBACK_DELAY_SECONDS", default=3.0)
@@ -224,6 +228,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context.shop",
             ],
         },
     },
@@ -313,10 +318,19 @@ X_FRAME_OPTIONS = "DENY"
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+# One line per event. Django's own defaults (django.utils.log.DEFAULT_LOGGING, applied before
+# this) give the "django" logger a bare console handler of its own, so with DEBUG every
+# django.* record was printed twice: bare, then formatted by root. Naming "django" here drops
+# that handler (and the unused mail_admins); its records reach root's handler once. Its level
+# is INFO (Django's) unless LOG_LEVEL asks for less.
+_DJANGO_LOG_LEVEL = LOG_LEVEL if LOG_LEVEL.upper() in ("WARNING", "ERROR", "CRITICAL") else "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask": {"()": "mpesa_plumbing.logs.MaskSensitiveFilter"}},
+    "filters": {
+        "mask": {"()": "mpesa_plumbing.logs.MaskSensitiveFilter"},
+        "simulated_faults": {"()": "mpesa_plumbing.logs.SimulatedFaultFilter"},
+    },
     "formatters": {
         "json": {"()": "mpesa_plumbing.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -330,6 +344,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": [], "level": _DJANGO_LOG_LEVEL, "propagate": True},
+        # 4xx/5xx the simulator answered on purpose: "simulated Daraja fault", INFO.
+        "django.request": {"handlers": [], "filters": ["simulated_faults"], "propagate": True},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},

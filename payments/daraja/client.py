@@ -190,7 +190,7 @@ class DarajaClient:
             "POST", path, json=build_body(), headers={"Authorization": f"Bearer {token}"}
         )
         if response.status_code == 404 and answers.error_code(response) == INVALID_ACCESS_TOKEN:
-            logger.warning("daraja token refused; refreshing once", extra={"event": "daraja.token"})
+            logger.info("daraja token refused; refreshing once", extra={"event": "daraja.token"})
             token = await self._token_or_unavailable(force_refresh=True, stale=token)
             response = await self._send(
                 "POST", path, json=build_body(), headers={"Authorization": f"Bearer {token}"}

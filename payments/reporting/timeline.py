@@ -26,6 +26,17 @@ def _clock(moment: datetime) -> str:
     return moment.astimezone(NAIROBI).strftime("%H:%M:%S.%f")[:-3]
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with the offset, in Nairobi time as the text lines (``…T14:03:07.120+03:00``)."""
+    return moment.astimezone(NAIROBI).isoformat(timespec="milliseconds") if moment else None
+
+
+def short_id(payment: Payment) -> str:
+    """The first 10 hex digits of the public id: what ``tail`` and the admin show, and what
+    ``mpesa status`` accepts."""
+    return payment.public_id.hex[:10]
+
+
 def describe(event: PaymentEvent) -> str:
     """One event in words."""
     d = event.detail or {}
@@ -52,8 +63,9 @@ def describe(event: PaymentEvent) -> str:
 
 def event_record(event: PaymentEvent) -> dict[str, Any]:
     return {
-        "time": event.created_at.isoformat(),
+        "time": _iso(event.created_at),
         "payment": str(event.payment.public_id),
+        "short_id": short_id(event.payment),
         "kind": event.kind,
         "source": event.source,
         "from_status": event.from_status or None,
@@ -70,7 +82,7 @@ def write_events(
         if as_json:
             out.write(json.dumps(event_record(event)) + "\n")
             continue
-        who = f"{event.payment.public_id.hex[:10]}  " if with_payment else ""
+        who = f"{short_id(event.payment)}  " if with_payment else ""
         out.write(f"{_clock(event.created_at)}  {who}{ARROWS.get(event.kind, ' ')} {describe(event)}\n")
     out.flush()
 
@@ -79,6 +91,7 @@ def payment_summary(payment: Payment) -> dict[str, Any]:
     message = customer_message(payment)
     return {
         "payment": str(payment.public_id),
+        "short_id": short_id(payment),
         "status": payment.status,
         "amount": payment.amount,
         "phone": mask_phone(payment.phone),
@@ -86,6 +99,9 @@ def payment_summary(payment: Payment) -> dict[str, Any]:
         "checkout_request_id": payment.checkout_request_id,
         "result_code": payment.result_code or None,
         "receipt": payment.receipt_number,
+        "created_at": _iso(payment.created_at),
+        "settled_at": _iso(payment.settled_at),
+        "transaction_date": _iso(payment.transaction_date),
         "settled_by": payment.settled_by or None,
         "flagged": payment.flagged,
         "review_reason": payment.review_reason or None,

@@ -160,9 +160,12 @@ def test_hostile_text_is_stored_sent_sanitised_and_rendered_escaped(auth_client,
 
 
 def test_pages_need_login(client):
-    for path in ("/", "/wallet/", "/history/"):
+    for path in ("/wallet/", "/history/", "/receipts/00000000-0000-0000-0000-000000000000/"):
         response = client.get(path)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    landing = client.get("/")  # a visitor gets the shop's welcome, with the way in, not a redirect
+    assert landing.status_code == 200 and 'href="/accounts/login/"' in landing.content.decode()
+    assert "Your orders" not in landing.content.decode()
 
 
 def test_other_users_checkout_is_404(client, other_user, order):

@@ -4,18 +4,19 @@
   tail                 live stream of callbacks, pushes, queries and state changes (masked)
   replay <record>      re-run a stored raw callback through the handler (idempotent)
   reconcile            ask Daraja (STK query) about open payments now
-  status <payment>     one payment: summary and timeline
+  status <payment>     one payment: summary and timeline (full id, short id, CheckoutRequestID
+                       or receipt)
   doctor               the go-live check (payments/reporting/doctor/); exit 1 when one fails
 
-Every action takes ``--json`` (one JSON object per line) for machines.
+Every action takes ``--json`` (one JSON object per line) for machines. Log lines go to stderr
+only with ``-v 2`` (or ``--verbose``; ``-v 3``: DEBUG): the command's own output tells the story.
 """
 
+import argparse
 import json
 import time
-import uuid
 from datetime import timedelta
 
-import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,30 +24,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from mpesa_plumbing.jobs import run_due_jobs
-from mpesa_plumbing.logs import mask_phone
+from mpesa_plumbing.logs import logs_for_verbosity, mask_phone
 from payments import checkout
 from payments.checkout.reconcile import payment_reconcile, payments_reconcile_stale
 from payments.models import CallbackRecord, Payment, PaymentEvent
 from payments.payables import kind_of, sample_for
 from payments.reporting import doctor
-from payments.reporting.timeline import payment_summary, write_events, write_summary
+from payments.reporting.reach import simulator_scenarios, unreachable_hint
+from payments.reporting.timeline import payment_summary, short_id, write_events, write_summary
+from payments.selectors import payments_matching
 
 POLL = 0.2
-
-
-def _simulator_scenarios() -> dict[str, dict]:
-    """The simulator's scenarios (name → phone and meaning), from its control API: the
-    simulator owns its phone rules, this command only plays them."""
-    url = settings.DARAJA_BASE_URL.rstrip("/") + "/control/scenarios/"
-    try:
-        response = httpx.get(url, timeout=5.0, follow_redirects=False)
-        response.raise_for_status()
-        return {row["name"]: row for row in response.json()["scenarios"]}
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        raise CommandError(
-            f"Could not read the simulator's scenarios from {url} ({exc.__class__.__name__}). "
-            "Is the server running (`make run`)? If it serves another port, set PORT to it."
-        ) from None
 
 
 class Command(BaseCommand):
@@ -54,8 +42,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="one JSON object per line")
+        parser.add_argument("--verbose", action="store_true", help="log lines on stderr too (= -v 2)")
+        # The same three after the action too (`mpesa status ID -v 2`); SUPPRESS: an option not
+        # given there leaves the one given before the action alone.
+        after = argparse.ArgumentParser(add_help=False)
+        after.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        after.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+        after.add_argument("-v", "--verbosity", type=int, choices=[0, 1, 2, 3], default=argparse.SUPPRESS)
+
+        def add(name: str, **kwargs):
+            return actions.add_parser(name, parents=[after], **kwargs)
+
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        trigger = actions.add_parser("trigger", help="start a payment against the simulator and watch it")
+        trigger = add("trigger", help="start a payment against the simulator and watch it")
         trigger.add_argument(
             "scenario",
             metavar="SCENARIO",
@@ -71,18 +70,21 @@ class Command(BaseCommand):
             default=10,
             help="no callback after this many seconds: ask Daraja (STK query)",
         )
-        tail = actions.add_parser("tail", help="stream callbacks, pushes, queries and state changes")
+        tail = add("tail", help="stream callbacks, pushes, queries and state changes")
         tail.add_argument("--since", type=float, default=300, help="start with events this many seconds old")
         tail.add_argument("--follow", action="store_true", help="keep streaming new events")
         tail.add_argument("--max-seconds", type=float, default=600, help="stop following after (s)")
-        replay = actions.add_parser("replay", help="re-run a stored raw callback (idempotent)")
+        replay = add("replay", help="re-run a stored raw callback (idempotent)")
         replay.add_argument("record", type=int, help="CallbackRecord id (see the admin or `mpesa status`)")
-        reconcile = actions.add_parser("reconcile", help="STK query for open payments now")
-        reconcile.add_argument("--payment", help="one payment's public id")
+        reconcile = add("reconcile", help="STK query for open payments now")
+        reconcile.add_argument("--payment", help="one payment (id, short id, CheckoutRequestID, receipt)")
         reconcile.add_argument("--older-than", type=int, default=60, help="seconds (default 60)")
-        status = actions.add_parser("status", help="one payment: summary and timeline")
-        status.add_argument("payment", help="public id")
-        actions.add_parser(
+        status = add("status", help="one payment: summary and timeline")
+        status.add_argument(
+            "payment",
+            help="the payment's id, its short id (10 hex, as tail shows), CheckoutRequestID or receipt",
+        )
+        add(
             "doctor",
             help="go-live check: credentials, shortcode, passkey, callback URL, IP allowlist, "
             "clock, deployment, simulator (exit status 1 when a check fails)",
@@ -92,21 +94,27 @@ class Command(BaseCommand):
         if options.get("action") == "doctor":
             # The doctor reports what the system checks would refuse to start with.
             options["skip_checks"] = True
-        return super().execute(*args, **options)
+        if options.get("verbose"):
+            options["verbosity"] = max(options.get("verbosity", 1), 2)
+        with logs_for_verbosity(options.get("verbosity", 1)):
+            return super().execute(*args, **options)
 
     def handle(self, *args, action: str, json: bool, **options):
         self.as_json = json
         getattr(self, action.replace("-", "_"))(**options)
 
     # --- helpers ----------------------------------------------------------------------
-    def _payment(self, public_id: str) -> Payment:
-        try:
-            payment = Payment.objects.filter(public_id=uuid.UUID(public_id)).first()
-        except ValueError:
-            payment = None
-        if payment is None:
-            raise CommandError(f"No payment with id {public_id!r}.")
-        return payment
+    def _payment(self, reference: str) -> Payment:
+        found = payments_matching(reference)
+        if not found:
+            raise CommandError(
+                f"No payment matches {reference!r}. Give its id (or the short id `tail` and the "
+                "admin show: its first 10 hex digits), its CheckoutRequestID or its M-Pesa receipt."
+            )
+        if len(found) > 1:
+            ids = ", ".join(short_id(p) for p in found)
+            raise CommandError(f"{reference!r} matches several payments ({ids}): give more of the id.")
+        return found[0]
 
     def _say(self, text: str, **data) -> None:
         if self.as_json:
@@ -121,7 +129,7 @@ class Command(BaseCommand):
         customer = get_user_model().objects.filter(username=user).first()
         if customer is None:
             raise CommandError(f"No user {user!r} (`manage.py seed_demo --username {user}` creates one).")
-        scenarios = _simulator_scenarios()
+        scenarios = simulator_scenarios()
         if scenario not in scenarios:
             raise CommandError(
                 f"Unknown scenario {scenario!r}; the simulator knows: {', '.join(sorted(scenarios))}."
@@ -148,8 +156,17 @@ class Command(BaseCommand):
         except checkout.InitiationRefused as exc:
             raise CommandError(f"Refused before anything was sent: {exc.message}") from None
         except Exception as exc:
-            raise CommandError(f"Could not start: {exc} (is the server running? `make run`)") from None
-        self._watch(result.payment, timeout=timeout, query_after=query_after)
+            raise CommandError(f"Could not start: {exc}. {unreachable_hint()}") from None
+        created = result.payment
+        self._say(
+            f"Payment {short_id(created)} ({created.public_id}); later: manage.py mpesa status "
+            f"{short_id(created)}",
+            payment=str(created.public_id),
+            short_id=short_id(created),
+        )
+        self._watch(created, timeout=timeout, query_after=query_after)
+        if created.error_code == "unavailable":
+            self.stdout.write(unreachable_hint(created.error_message))
 
     def _watch(self, payment: Payment, *, timeout: float, query_after: float) -> None:
         """Print the payment's events as they happen until it is final and quiet (bounded)."""
@@ -225,9 +242,14 @@ class Command(BaseCommand):
         else:
             decisions = payments_reconcile_stale(older_than=timedelta(seconds=older_than))
         for i, d in enumerate(decisions, 1):
-            self._say(f"[{i}/{len(decisions)}] {d.payment[:10]}  {d.action:<8} {d.detail}", **d.__dict__)
+            short = d.payment.replace("-", "")[:10]
+            self._say(
+                f"[{i}/{len(decisions)}] {short}  {d.action:<8} {d.detail}", **d.__dict__, short_id=short
+            )
         if not decisions:
             self._say("Nothing to reconcile.", decisions=[])
+        if any(d.action == "error" and d.detail.startswith("unavailable") for d in decisions):
+            self._say(unreachable_hint(), hint=unreachable_hint())
 
     def status(self, *, payment: str, **_):
         found = self._payment(payment)

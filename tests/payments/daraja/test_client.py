@@ -7,6 +7,7 @@ error envelopes, timeouts vs unreachable (F10), pending query shapes (F14), no r
 import asyncio
 import base64
 import json
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -97,7 +98,8 @@ async def test_token_cache_is_scoped_by_consumer_key(daraja):
     assert first != second and daraja.tokens_issued == 2
 
 
-async def test_invalid_token_refreshes_once_and_retries_once(daraja):
+async def test_invalid_token_refreshes_once_and_retries_once(daraja, caplog):
+    caplog.set_level(logging.INFO, logger="payments.daraja")
     daraja.oauth()
     pushes = []
 
@@ -115,6 +117,10 @@ async def test_invalid_token_refreshes_once_and_retries_once(daraja):
     accepted = await DarajaClient().stk_push(**PUSH_ARGS)
     assert accepted.checkout_request_id == PUSH_OK["CheckoutRequestID"]
     assert daraja.tokens_issued == 2 and len(pushes) == 2 and pushes[0] != pushes[1]
+    # a revoked token refreshed is routine: INFO, never a warning someone is paged for
+    refused = [r for r in caplog.records if "token refused" in r.getMessage()]
+    assert [r.levelname for r in refused] == ["INFO"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 async def test_second_invalid_token_is_an_error_not_a_loop(daraja):

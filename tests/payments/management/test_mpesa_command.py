@@ -2,6 +2,7 @@
 would (`make run` in one terminal, the command in another)."""
 
 import json
+import uuid
 
 import pytest
 
@@ -31,6 +32,9 @@ def lines(output: str) -> list[dict]:
 def test_trigger_prints_every_step_to_the_end(app):
     out = mpesa(app, "trigger", "cancelled", "--user", app.user)
     assert "Scenario cancelled" in out and "2547****1032" in out and "254700001032" not in out
+    [(public_id,)] = app.sql("SELECT public_id FROM payments_payment ORDER BY id DESC LIMIT 1")
+    short = public_id[:10]
+    assert f"Payment {short} ({uuid.UUID(public_id)}); later: manage.py mpesa status {short}" in out
     for step in (
         "new → initiating",
         "→ STK push accepted  ws_CO_",
@@ -58,6 +62,8 @@ def test_status_replay_tail_and_reconcile(app):
     final = lines(mpesa(app, "--json", "trigger", "success", "--user", app.user))[-1]["final"]
     status = mpesa(app, "status", final["payment"])
     assert "status               paid" in status and "Timeline:" in status and "pending → paid" in status
+    for name in (final["short_id"], final["checkout_request_id"], final["receipt"].lower()):
+        assert f"payment              {final['payment']}" in mpesa(app, "status", name), name
     [(record,)] = app.sql(
         "SELECT c.id FROM payments_callbackrecord c JOIN payments_payment p ON p.id = c.payment_id "
         "WHERE p.public_id = ?",
