@@ -35,6 +35,7 @@ from .selectors import PER_PAGE, push_row, pushes_by_id
 logger = logging.getLogger("simulator.index")
 INDEX_GROUP = "sim.index"
 EVENT_TYPE = "index.push"  # → IndexConsumer.index_push
+C2B_EVENT_TYPE = "index.c2b"  # → IndexConsumer.index_c2b
 MAX_FRAME = 2048
 MAX_IDS = 2 * PER_PAGE
 CLOSE_POLICY = 4008
@@ -44,12 +45,17 @@ COALESCE_SECONDS = 0.1
 def announce(push_id: int) -> None:
     """Tell open index pages that this push changed, once the transaction commits (at once
     outside one). Never raises: the database is the truth and pages resync."""
-    transaction.on_commit(partial(_send, push_id))
+    transaction.on_commit(partial(_send, {"type": EVENT_TYPE, "push": push_id}))
 
 
-def _send(push_id: int) -> None:
+def announce_c2b(payment_id: int) -> None:
+    """The same for a C2B payment (its row in the index's C2B table)."""
+    transaction.on_commit(partial(_send, {"type": C2B_EVENT_TYPE, "payment": payment_id}))
+
+
+def _send(event: dict[str, Any]) -> None:
     try:
-        async_to_sync(get_channel_layer().group_send)(INDEX_GROUP, {"type": EVENT_TYPE, "push": push_id})
+        async_to_sync(get_channel_layer().group_send)(INDEX_GROUP, event)
     except Exception as exc:  # a notification path, not the source of truth
         logger.warning("index notify failed: %r", exc, extra={"event": "simulator.index.notify"})
 

@@ -5,7 +5,7 @@ so any Daraja client works by changing only its base URL. Every name is in the
 from django.urls import path, re_path
 
 from . import pages
-from .api import views
+from .api import c2b_views, views
 from .control import views as control
 
 app_name = "simulator"
@@ -15,6 +15,9 @@ urlpatterns = [
     path("oauth/v1/generate", views.oauth_generate, name="oauth"),
     path("mpesa/stkpush/v1/processrequest", views.stk_push, name="stk-push"),
     path("mpesa/stkpushquery/v1/query", views.stk_query, name="stk-query"),
+    re_path(r"^mpesa/c2b/(?P<version>v[12])/registerurl$", c2b_views.register_url, name="c2b-register"),
+    re_path(r"^mpesa/c2b/(?P<version>v[12])/simulate$", c2b_views.simulate, name="c2b-simulate"),
+    re_path(r"^(?P<rest>c2b/.*)$", c2b_views.no_proxy, name="c2b-no-proxy"),
     re_path(r"^(?P<rest>(?:oauth|mpesa)/.*)$", views.not_found, name="daraja-not-found"),
     # Control API
     path("control/counters/", control.counters, name="control-counters"),
