@@ -6,6 +6,7 @@ from django.urls import path, re_path
 
 from . import pages
 from .api import c2b_views, views
+from .control import c2b_views as control_c2b
 from .control import views as control
 
 app_name = "simulator"
@@ -32,6 +33,25 @@ urlpatterns = [
     path("control/tokens/expire/", control.tokens_expire, name="control-tokens-expire"),
     path("control/trigger/", control.trigger, name="control-trigger"),
     path("control/deliver/", control.deliver, name="control-deliver"),
+    path("control/c2b/pay/", control_c2b.pay, name="control-c2b-pay"),
+    path("control/c2b/payments/", control_c2b.payments, name="control-c2b-payments"),
+    path("control/c2b/payments/<str:trans_id>/", control_c2b.payment_detail, name="control-c2b-payment"),
+    path(
+        "control/c2b/payments/<str:trans_id>/deliver/",
+        control_c2b.payment_deliver,
+        name="control-c2b-deliver",
+    ),
+    path(
+        "control/c2b/callbacks/<int:callback_id>/resend/",
+        control_c2b.callback_resend,
+        name="control-c2b-resend",
+    ),
+    path("control/c2b/registrations/", control_c2b.registrations, name="control-c2b-registrations"),
+    path(
+        "control/c2b/registrations/<str:shortcode>/delete/",
+        control_c2b.registration_delete,
+        name="control-c2b-registration-delete",
+    ),
     # Pages
     path("", pages.index, name="index"),
     path("phone/<str:msisdn>/", pages.phone, name="phone"),
