@@ -9,7 +9,7 @@ PORT ?= 8000
 # (Twisted's default is 50; the kernel caps it at net.core.somaxconn).
 BACKLOG ?= 1024
 
-.PHONY: run test test-fast lint lock system-test-deps run-scaled bench clean
+.PHONY: run simulator test test-fast lint lock system-test-deps run-scaled bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,18 @@ run: $(VENV)/.installed
 	@echo "  Simulator handset:    http://$(HOST):$(PORT)/simulator/   Admin: manage.py createsuperuser"
 	@echo ""
 	PORT=$(PORT) exec $(BIN)/daphne -v 0 -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) project.asgi:application
+
+## make simulator: ONLY the Daraja simulator (Daraja API, control API, handset, index) on
+## http://$(HOST):$(SIM_PORT)/simulator/, with its own settings (project/settings_simulator.py)
+## and database (simulator.sqlite3): the Daraja of a shop written in any language.
+SIM_PORT ?= 9100
+simulator: $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE=project.settings_simulator $(BIN)/python manage.py migrate --noinput -v 0
+	@echo ""
+	@echo "  Daraja simulator: http://$(HOST):$(SIM_PORT)/simulator/   (base URL for clients: http://$(HOST):$(SIM_PORT)/simulator)"
+	@echo ""
+	DJANGO_SETTINGS_MODULE=project.settings_simulator SIM_PORT=$(SIM_PORT) exec $(BIN)/daphne -v 0 \
+	  -e tcp:port=$(SIM_PORT):interface=$(HOST):backlog=$(BACKLOG) simulator.standalone.asgi:application
 
 ## Debian packages the tests drive for real (a clean CI machine has none of them); npm brings
 ## Node.js, which installs axe-core for the browser tests.

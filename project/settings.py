@@ -176,6 +176,18 @@ SIMULATOR_CALLBACK_PHONE = env.str("SIMULATOR_CALLBACK_PHONE", default="")  # fu
 SIMULATOR_QUERY_TOO_EARLY_SECONDS = env.str("SIMULATOR_QUERY_TOO_EARLY_SECONDS", default="")  # 0 (5)
 SIMULATOR_QUERY_RATE_LIMIT = env.str("SIMULATOR_QUERY_RATE_LIMIT", default="")  # off (5/60)
 SIMULATOR_GATEWAY_HICCUP_EVERY = env.str("SIMULATOR_GATEWAY_HICCUP_EVERY", default="")  # 0 (10)
+# C2B (daraja-reference.md §14; README, "C2B"): shortcodes (paybill, or NNNNNN:till), the URL
+# versions the simulated app's API products include, sandbox or production behaviour, external
+# validation, its budget, the MSISDN as confirmations write it, and the payer's names.
+SIMULATOR_C2B_SHORTCODES = env.str("SIMULATOR_C2B_SHORTCODES", default="600984,600000:till")
+SIMULATOR_C2B_URL_VERSIONS = env.str("SIMULATOR_C2B_URL_VERSIONS", default="v1,v2")
+SIMULATOR_C2B_ENVIRONMENT = env.str("SIMULATOR_C2B_ENVIRONMENT", default="sandbox")
+SIMULATOR_C2B_VALIDATION = env.str("SIMULATOR_C2B_VALIDATION", default="on")
+SIMULATOR_C2B_VALIDATION_TIMEOUT_SECONDS = env.float("SIMULATOR_C2B_VALIDATION_TIMEOUT_SECONDS", default=8.0)
+SIMULATOR_C2B_DELAY_SECONDS = env.float("SIMULATOR_C2B_DELAY_SECONDS", default=1.0)
+SIMULATOR_C2B_MSISDN = env.str("SIMULATOR_C2B_MSISDN", default="hashed")
+SIMULATOR_C2B_NAMES = env.str("SIMULATOR_C2B_NAMES", default="first")
+SIMULATOR_C2B_ECHO_THIRD_PARTY_TRANS_ID = env.bool("SIMULATOR_C2B_ECHO_THIRD_PARTY_TRANS_ID", default=True)
 
 if _missing:
     raise ImproperlyConfigured(

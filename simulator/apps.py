@@ -21,11 +21,13 @@ class SimulatorConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the callback deliveries with the shared job runner (mpesa_plumbing.jobs)
-        and the settings check."""
+        """Register the callback deliveries (STK and C2B) with the shared job runner
+        (mpesa_plumbing.jobs) and the settings check."""
         from mpesa_plumbing.jobs import register_source
 
+        from .c2b_delivery import c2b_deliver_due
         from .delivery import deliver_due
 
         register_source("simulator.deliver", deliver_due)
+        register_source("simulator.c2b", c2b_deliver_due)
         checks.register(check_simulator_settings)

@@ -23,6 +23,12 @@ PAYBILL = "CustomerPayBillOnline"
 BUY_GOODS = "CustomerBuyGoodsOnline"
 
 CALLBACK_PHONE_MODES = ("full", "masked", "hashed", "absent")  # §13.1
+C2B_MSISDN_MODES = ("full", "masked", "hashed", "masked_hash", "by_version")  # §14.8
+C2B_VERSIONS = ("v1", "v2")  # §14.1
+C2B_ENVIRONMENTS = ("sandbox", "production")  # §14.2: re-registration, simulate
+C2B_NAME_MODES = ("first", "full")  # §14.6: FirstName only (keys absent), or all three
+PAYBILL_KIND, TILL_KIND = "paybill", "till"
+_C2B_SHORTCODE_RE = re.compile(r"^\d{5,7}$")
 # A profile fills in the settings left unset; an explicit value always wins.
 PROFILES: dict[str, dict[str, object]] = {
     "2026": {  # §13.1, §13.4, §13.5: what integrators reported from Daraja in 2026
@@ -141,8 +147,74 @@ class SimConfig:
     query_rate_limit: RateLimit | None = None  # None = off (§13.4 SpikeArrest)
     gateway_hiccup_every: int = 0  # 0 = off; else every Nth query answers the html fault (§13.5)
 
+    c2b: "C2BConfig" = None  # type: ignore[assignment]  # sim_config() always fills it in
+
     def __repr__(self) -> str:  # consumer secret and passkey stay out of logs
         return f"SimConfig(shortcode={self.merchant.shortcode!r})"
+
+
+@dataclass(frozen=True)
+class C2BConfig:
+    """The C2B side of the simulated app and its shortcodes (§14; SIMULATOR_C2B_*)."""
+
+    shortcodes: dict[str, str]  # shortcode → PAYBILL_KIND | TILL_KIND
+    url_versions: frozenset[str]  # the API products of the simulated app (§13.6, §14.1)
+    environment: str  # sandbox: re-registration overwrites, simulate works; production: neither
+    validation: bool  # external validation activated on the shortcodes (§14.9)
+    validation_timeout: float  # M-Pesa's budget for the validation answer (§14.9: ~8 s)
+    delay: float  # from the payment to its first POST
+    msisdn_mode: str  # C2B_MSISDN_MODES
+    names: str  # C2B_NAME_MODES
+    echo_third_party_trans_id: bool  # §14.9: the validation answer's ThirdPartyTransID returns
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = str(_get(name, default) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+def parse_c2b_shortcodes(value: object) -> dict[str, str]:
+    """``"600984,600000:till"`` → {"600984": "paybill", "600000": "till"}."""
+    codes: dict[str, str] = {}
+    for item in str(value).split(","):
+        code, _, kind = item.strip().partition(":")
+        kind = (kind or PAYBILL_KIND).strip().lower()
+        if not item.strip():
+            continue
+        if not _C2B_SHORTCODE_RE.match(code.strip()) or kind not in (PAYBILL_KIND, TILL_KIND):
+            raise ImproperlyConfigured(
+                f"SIMULATOR_C2B_SHORTCODES={value!r}: comma-separated 5-7 digit shortcodes, each "
+                "optionally :paybill or :till (e.g. 600984,600000:till)"
+            )
+        codes[code.strip()] = kind
+    return codes
+
+
+def parse_c2b_versions(value: object) -> frozenset[str]:
+    """``"v1,v2"`` → {"v1", "v2"}; at least one."""
+    versions = frozenset(v.strip().lower() for v in str(value).split(",") if v.strip())
+    if not versions or not versions <= set(C2B_VERSIONS):
+        raise ImproperlyConfigured(f"SIMULATOR_C2B_URL_VERSIONS={value!r}: v1, v2 or v1,v2")
+    return versions
+
+
+def c2b_config() -> C2BConfig:
+    validation = str(_get("SIMULATOR_C2B_VALIDATION", "on")).strip().lower()
+    if validation not in ("on", "off"):
+        raise ImproperlyConfigured(f"SIMULATOR_C2B_VALIDATION={validation!r}: on or off")
+    return C2BConfig(
+        shortcodes=parse_c2b_shortcodes(_get("SIMULATOR_C2B_SHORTCODES", "600984,600000:till")),
+        url_versions=parse_c2b_versions(_get("SIMULATOR_C2B_URL_VERSIONS", "v1,v2")),
+        environment=_choice("SIMULATOR_C2B_ENVIRONMENT", C2B_ENVIRONMENTS, "sandbox"),
+        validation=validation == "on",
+        validation_timeout=float(_get("SIMULATOR_C2B_VALIDATION_TIMEOUT_SECONDS", 8.0)),
+        delay=float(_get("SIMULATOR_C2B_DELAY_SECONDS", 1.0)),
+        msisdn_mode=_choice("SIMULATOR_C2B_MSISDN", C2B_MSISDN_MODES, "hashed"),
+        names=_choice("SIMULATOR_C2B_NAMES", C2B_NAME_MODES, "first"),
+        echo_third_party_trans_id=bool(_get("SIMULATOR_C2B_ECHO_THIRD_PARTY_TRANS_ID", True)),
+    )
 
 
 def _loopback() -> list[str]:
@@ -195,4 +267,5 @@ def sim_config() -> SimConfig:
         query_too_early_seconds=_number("SIMULATOR_QUERY_TOO_EARLY_SECONDS", profile),
         query_rate_limit=parse_rate_limit(_resolved("SIMULATOR_QUERY_RATE_LIMIT", profile, "off")),
         gateway_hiccup_every=int(_number("SIMULATOR_GATEWAY_HICCUP_EVERY", profile, whole=True)),
+        c2b=c2b_config(),
     )

@@ -43,19 +43,22 @@ class Attempt:
     error: str
 
 
-def post_callback(*, url: str, body: str, shortcode: str, config: SimConfig) -> Attempt:
-    """One POST (§6.1): JSON with ``charset=UTF-8``, a ``BusinessShortCode`` header, no
-    redirects followed, a short timeout, proxies from the environment ignored."""
+def post_callback(
+    *, url: str, body: str, shortcode: str | None, config: SimConfig, timeout: float | None = None
+) -> Attempt:
+    """One POST (§6.1): JSON with ``charset=UTF-8``, a ``BusinessShortCode`` header (STK; C2B
+    passes None: none was observed there), no redirects followed, a short timeout
+    (SIMULATOR_CALLBACK_TIMEOUT_SECONDS unless ``timeout``), proxies from the environment ignored."""
     if not callback_url_allowed(url, config.allowed_callback_hosts):  # settings may have changed
         return Attempt(None, "", 0.0, "callback host not in SIMULATOR_ALLOWED_CALLBACK_HOSTS")
+    headers = {"Content-Type": JSON_CONTENT_TYPE}
+    if shortcode is not None:
+        headers["BusinessShortCode"] = shortcode
     started = time.perf_counter()
     try:
-        with httpx.Client(timeout=config.callback_timeout, follow_redirects=False, trust_env=False) as http:
-            response = http.post(
-                url,
-                content=body.encode(),
-                headers={"Content-Type": JSON_CONTENT_TYPE, "BusinessShortCode": shortcode},
-            )
+        limit = config.callback_timeout if timeout is None else timeout
+        with httpx.Client(timeout=limit, follow_redirects=False, trust_env=False) as http:
+            response = http.post(url, content=body.encode(), headers=headers)
     except httpx.HTTPError as exc:
         return Attempt(None, "", _ms(started), f"{exc.__class__.__name__}: {exc}"[:255])
     return Attempt(response.status_code, response.text[:EXCERPT_CHARS], _ms(started), "")

@@ -32,6 +32,8 @@ class SimApiCall(models.Model):
         OAUTH = "oauth", "OAuth"
         STKPUSH = "stkpush", "STK push"
         QUERY = "query", "STK query"
+        C2B_REGISTER = "c2b_url", "C2B register URL"
+        C2B_SIMULATE = "c2b_sim", "C2B simulate"
 
     api = models.CharField(max_length=8, choices=Api.choices)
     http_status = models.PositiveSmallIntegerField()
@@ -63,6 +65,7 @@ class SimScript(models.Model):
         OAUTH = "oauth", "OAuth API"
         STKPUSH = "stkpush", "STK push API"
         QUERY = "query", "STK query API"
+        C2B = "c2b", "C2B payments from a phone"
 
     target = models.CharField(max_length=8, choices=Target.choices)
     value = models.CharField(max_length=64, blank=True, db_index=True)
@@ -174,3 +177,18 @@ class SimHandsetSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.msisdn} ({self.channel_name})"
+
+
+from .c2b_models import SimC2BCallback, SimC2BPayment, SimC2BRegistration  # noqa: E402
+
+__all__ = [
+    "SimApiCall",
+    "SimC2BCallback",
+    "SimC2BPayment",
+    "SimC2BRegistration",
+    "SimDelivery",
+    "SimHandsetSession",
+    "SimPush",
+    "SimScript",
+    "SimToken",
+]

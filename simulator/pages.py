@@ -4,8 +4,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from .c2b_selectors import C2B_PER_PAGE, c2b_recent, c2b_row
 from .conf import sim_config
+from .models import SimC2BPayment, SimC2BRegistration
 from .outcomes import rules
+from .outcomes.c2b_faults import C2B_FAULT_PHONES
 from .selectors import push_row, pushes_page
 from .wire.codes import CALLBACK_DESC
 from .wire.requests import PHONE_RE
@@ -18,13 +21,15 @@ def _numbers() -> list[dict[str, str]]:
             rows.append({"phone": rules.code_phone(code), "what": f"{code}: {desc}"})
     for suffix, (what, _) in rules.FAULT_PHONES.items():
         rows.append({"phone": rules.fault_phone(suffix), "what": f"fault: {what}"})
+    for suffix, (what, _) in C2B_FAULT_PHONES.items():
+        rows.append({"phone": rules.fault_phone(suffix), "what": f"fault: {what}"})
     return rows
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """``/simulator/``: the latest pushes (``?page=N``, 20 a page; live, see live_index.py)
-    and the rules table as links to handsets."""
+    """``/simulator/``: the latest pushes (``?page=N``, 20 a page; live, see live_index.py),
+    the latest C2B payments (live too), and the rules table as links to handsets."""
     config = sim_config()
     page = pushes_page(request.GET.get("page"))
     context = {
@@ -33,6 +38,10 @@ def index(request: HttpRequest) -> HttpResponse:
         "rows": [push_row(push) for push in page],
         "merchant": config.merchant,
         "config": config,
+        "c2b_rows": [c2b_row(p) for p in c2b_recent(limit=C2B_PER_PAGE)],
+        "c2b_total": SimC2BPayment.objects.count(),
+        "c2b_per_page": C2B_PER_PAGE,
+        "registrations": list(SimC2BRegistration.objects.all()),
     }
     return render(request, "simulator/index.html", context)
 

@@ -84,3 +84,36 @@ def test_dockerfile_is_slim_non_root_with_static_files():
     assert not re.search(r"^COPY .*\b(tests|bench)\b", dockerfile, re.M)  # tooling stays out
     assert "--require-hashes -r requirements.txt" in dockerfile
     assert "servestatic==" in (ROOT / "requirements.txt").read_text()
+
+
+SIM_SETTINGS_SRC = (ROOT / "project" / "settings_simulator.py").read_text()
+READ_BY_SIMULATOR = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', SIM_SETTINGS_SRC))
+
+
+def test_the_simulator_service_serves_only_the_simulator():
+    """The standalone simulator: same image, its own settings module and ASGI app, migrates
+    its own SQLite file first, listens on 9100 and is healthy by /healthz."""
+    sim = SERVICES["simulator"]
+    assert sim["image"] == SERVICES["web1"]["image"] and sim["build"] == "."
+    env = sim["environment"]
+    assert env["DJANGO_SETTINGS_MODULE"] == "project.settings_simulator"
+    assert set(env) - {"DJANGO_SETTINGS_MODULE"} <= READ_BY_SIMULATOR, set(env) - READ_BY_SIMULATOR
+    assert env["SIMULATOR_DATABASE_URL"].startswith("sqlite:///")
+    assert "DATABASE_URL" not in env and "REDIS_URL" not in env  # nothing of the shop's stores
+    command = sim["command"][-1]
+    migrate, serve = command.split(" && ")
+    assert migrate == "python manage.py migrate --noinput -v 0"
+    assert serve.startswith("exec daphne -v 0 -e ") and serve.endswith(
+        " simulator.standalone.asgi:application"
+    )
+    endpoint = dict(part.split("=") for part in serve.split(" -e ")[1].split()[0].split(":")[1:])
+    assert sim["ports"] == [f"{endpoint['port']}:{endpoint['port']}"] and int(endpoint["backlog"]) >= 1024
+    assert f"127.0.0.1:{endpoint['port']}/healthz" in " ".join(sim["healthcheck"]["test"])
+    assert "simulator" in env["SIMULATOR_HOSTS"].split(",")  # the shop's containers call it by name
+    assert {"nginx", "web1", "web2"} <= set(env["SIMULATOR_ALLOWED_CALLBACK_HOSTS"].split(","))
+    assert "depends_on" not in sim  # it needs nothing else
+
+
+def test_the_simulator_settings_import_nothing_of_the_shop():
+    assert not re.search(r"^\s*(from|import) (payments|frontend)\b", SIM_SETTINGS_SRC, re.M)
+    assert '"payments"' not in SIM_SETTINGS_SRC and '"frontend"' not in SIM_SETTINGS_SRC

@@ -8,7 +8,17 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ..conf import SimConfig, sim_config
-from ..models import SimApiCall, SimDelivery, SimHandsetSession, SimPush, SimScript, SimToken
+from ..models import (
+    SimApiCall,
+    SimC2BCallback,
+    SimC2BPayment,
+    SimC2BRegistration,
+    SimDelivery,
+    SimHandsetSession,
+    SimPush,
+    SimScript,
+    SimToken,
+)
 
 
 def delivery_resend(delivery_id: int, *, config: SimConfig) -> SimDelivery:
@@ -27,11 +37,15 @@ def delivery_resend(delivery_id: int, *, config: SimConfig) -> SimDelivery:
 
 
 def reset_state() -> dict[str, int]:
-    """Forget every push, delivery, script, token and API call (handset sessions stay)."""
+    """Forget every push, delivery, C2B registration and payment, script, token and API call
+    (handset sessions stay)."""
     with transaction.atomic():
         counts = {
             "deliveries": SimDelivery.objects.all().delete()[0],
             "pushes": SimPush.objects.all().delete()[0],
+            "c2b_callbacks": SimC2BCallback.objects.all().delete()[0],
+            "c2b_payments": SimC2BPayment.objects.all().delete()[0],
+            "c2b_registrations": SimC2BRegistration.objects.all().delete()[0],
             "scripts": SimScript.objects.all().delete()[0],
             "tokens": SimToken.objects.all().delete()[0],
             "api_calls": SimApiCall.objects.all().delete()[0],
@@ -56,6 +70,13 @@ def counters() -> dict[str, int]:
         "deliveries": deliveries.get(S.SENT, 0) + deliveries.get(S.FAILED, 0),
         "deliveries_failed": deliveries.get(S.FAILED, 0),
         "deliveries_scheduled": deliveries.get(S.SCHEDULED, 0) + deliveries.get(S.SENDING, 0),
+        "c2b_register_requests": calls.get(SimApiCall.Api.C2B_REGISTER, 0),
+        "c2b_simulate_requests": calls.get(SimApiCall.Api.C2B_SIMULATE, 0),
+        "c2b_registrations": SimC2BRegistration.objects.count(),
+        "c2b_payments": SimC2BPayment.objects.count(),
+        "c2b_callbacks": SimC2BCallback.objects.exclude(
+            status__in=["scheduled", "sending", "cancelled"]
+        ).count(),
         "handsets_open": SimHandsetSession.objects.filter(last_seen__gt=fresh)
         .values("msisdn")
         .distinct()

@@ -15,9 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..api import behaviour, tokens
+from ..c2b_delivery import c2b_deliver_due
 from ..conf import sim_config
 from ..delivery import deliver_due, send_delivery
-from ..models import SimDelivery, SimPush, SimScript
+from ..models import SimC2BCallback, SimC2BPayment, SimC2BRegistration, SimDelivery, SimPush, SimScript
 from ..outcomes import rules, scheduler, scripts
 from ..selectors import delivery_as_json, push_as_json, pushes_recent
 from ..wire.errors import WireError
@@ -47,7 +48,14 @@ def control_view(*methods: str) -> Callable:
                 return _error(400, str(exc))
             except WireError as exc:
                 return JsonResponse({"error": exc.message, "errorCode": exc.error_code}, status=409)
-            except (SimPush.DoesNotExist, SimDelivery.DoesNotExist, SimScript.DoesNotExist):
+            except (
+                SimPush.DoesNotExist,
+                SimDelivery.DoesNotExist,
+                SimScript.DoesNotExist,
+                SimC2BPayment.DoesNotExist,
+                SimC2BCallback.DoesNotExist,
+                SimC2BRegistration.DoesNotExist,
+            ):
                 return _error(404, "Not found.")
             except scheduler.ScheduleConflict as exc:
                 return _error(409, str(exc))
@@ -182,5 +190,6 @@ def trigger(request: HttpRequest) -> JsonResponse:
 
 @control_view("POST")
 def deliver(request: HttpRequest) -> JsonResponse:
-    """POST control/deliver/: run the delivery job once (when no job runner is running)."""
-    return JsonResponse({"handled": deliver_due()})
+    """POST control/deliver/: run the delivery jobs (STK and C2B) once (when no job runner is
+    running)."""
+    return JsonResponse({"handled": deliver_due() + c2b_deliver_due()})

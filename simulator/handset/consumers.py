@@ -3,8 +3,11 @@
 No login (a dev tool), but the msisdn is validated before anything else, and the router's
 AllowedHostsOriginValidator still applies. Frames in: ``{"type": "ping"}``,
 ``{"type": "pay", "checkout_request_id", "pin"}``, ``{"type": "wrong_pin", …}``,
-``{"type": "cancel", …}``, ``{"type": "resync"}``. Frames out: ``snapshot`` (the open
-prompts, on connect and on resync), ``prompt``, ``closed``, ``answered``, ``pong``, ``error``.
+``{"type": "cancel", …}``, ``{"type": "resync"}``, and the M-PESA menu's Pay Bill:
+``{"type": "paybill", "business_number", "account_number", "amount", "pin"}`` (handset/paybill.py).
+Frames out: ``snapshot`` (the open prompts and the phone's latest C2B payments, on connect and
+on resync), ``prompt``, ``closed``, ``answered``, ``paybill_sent``, ``c2b`` (a C2B payment from
+this phone changed), ``pong``, ``error``.
 ``ping`` and ``resync`` are heartbeats; the page resyncs every 10 s, so a notification lost by
 the channel layer (it is best effort) only delays what the page shows.
 While a page is open (presence rows with a heartbeat), this phone's prompts wait for it.
@@ -22,6 +25,7 @@ from ..conf import sim_config
 from ..wire.requests import PHONE_RE
 from . import presence
 from .answer import handset_answer
+from .paybill import handset_paybill
 
 logger = logging.getLogger("simulator.handset")
 MAX_FRAME = 1024
@@ -51,8 +55,15 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
     async def send_snapshot(self) -> None:
         config = sim_config()
         prompts = await in_db(presence.open_prompts, self.msisdn, config=config)
+        payments = await in_db(presence.recent_c2b, self.msisdn)
         await self.send_json(
-            {"type": "snapshot", "msisdn": self.msisdn, "prompts": prompts, "shop": config.merchant.name}
+            {
+                "type": "snapshot",
+                "msisdn": self.msisdn,
+                "prompts": prompts,
+                "payments": payments,
+                "shop": config.merchant.name,
+            }
         )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
@@ -72,9 +83,11 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
         if kind == "resync":
             await in_db(presence.presence_heartbeat, channel_name=self.channel_name)
             return await self.send_snapshot()
+        if kind == "paybill":
+            return await self.paybill(content)
         if kind not in presence.ANSWERS:
             return await self.send_json(
-                {"type": "error", "error": "Send ping, resync, pay, wrong_pin or cancel."}
+                {"type": "error", "error": "Send ping, resync, pay, wrong_pin, cancel or paybill."}
             )
         checkout_id = content.get("checkout_request_id")
         if not isinstance(checkout_id, str) or not checkout_id:
@@ -108,6 +121,15 @@ class HandsetConsumer(AsyncJsonWebsocketConsumer):
                 "result_desc": push.result_desc,
             }
         )
+
+    async def paybill(self, content: dict) -> None:
+        payment, error = await in_db(handset_paybill, self.msisdn, content, config=sim_config())
+        if payment is None:
+            return await self.send_json({"type": "error", "error": error, "form": "paybill"})
+        await self.send_json({"type": "paybill_sent", "payment": presence.c2b_payload(payment)})
+
+    async def c2b_update(self, event):
+        await self.send_json({"type": "c2b", "payment": event["payment"]})
 
     async def prompt_new(self, event):
         await self.send_json({"type": "prompt", "prompt": event["prompt"]})

@@ -88,3 +88,45 @@ def notify_closed_sync(msisdn: str, *, checkout_request_id: str, result_code: st
         async_to_sync(get_channel_layer().group_send)(handset_group(msisdn), event)
     except Exception as exc:
         logger.warning("handset notify failed: %r", exc, extra={"event": "simulator.handset.notify"})
+
+
+def c2b_payload(payment) -> dict[str, Any]:
+    """A C2B payment as the payer's handset shows it (JSON primitives; see c2b_message)."""
+    return {
+        "trans_id": payment.trans_id,
+        "status": payment.status,
+        "amount": int(payment.amount),
+        "shortcode": payment.shortcode,
+        "account": payment.bill_ref_number,
+        "message": c2b_message(payment),
+    }
+
+
+def c2b_message(payment) -> str:
+    """The handset's words for a C2B payment (modelled: §14.9 found no SMS texts)."""
+    amount = f"KES {int(payment.amount):,}.00"
+    account = f" for account {payment.bill_ref_number}" if payment.bill_ref_number else ""
+    if payment.status == "completed":
+        return f"{payment.trans_id} Confirmed. {amount} sent to {payment.shortcode}{account}."
+    if payment.status == "cancelled":
+        why = payment.result_desc or payment.result_code or "the business did not accept it"
+        return f"{payment.trans_id} Failed. {amount} to {payment.shortcode}{account} was cancelled: {why}."
+    return f"{payment.trans_id}: {amount} to {payment.shortcode}{account} is being processed."
+
+
+def notify_c2b_sync(msisdn: str, payload: dict[str, Any]) -> None:
+    """A C2B payment from this phone changed; from sync code (best effort: pages resync)."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            handset_group(msisdn), {"type": "c2b.update", "payment": payload}
+        )
+    except Exception as exc:
+        logger.warning("handset notify failed: %r", exc, extra={"event": "simulator.handset.notify"})
+
+
+def recent_c2b(msisdn: str, *, limit: int = 5) -> list[dict[str, Any]]:
+    """The latest C2B payments from this phone, oldest first (the snapshot's ``payments``)."""
+    from ..models import SimC2BPayment
+
+    rows = list(SimC2BPayment.objects.filter(msisdn=msisdn).order_by("-pk")[:limit])
+    return [c2b_payload(p) for p in reversed(rows)]

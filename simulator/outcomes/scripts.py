@@ -44,6 +44,10 @@ def script_create(data: dict[str, Any]) -> SimScript:
     their push at once: see services.push_replan). Raises rules.ScriptError."""
     if not isinstance(data, dict):
         raise rules.ScriptError("a script is a JSON object")
+    if "c2b_phone" in data:
+        from .c2b_faults import c2b_script_create  # it imports this module
+
+        return c2b_script_create(data)
     times = _times(data)
     if "api" in data:
         spec = parse_api_fault(data)
@@ -77,7 +81,7 @@ def script_for_checkout(
     return script, scheduler.push_replan(checkout_request_id, plan, config=config)
 
 
-def _take(queryset) -> SimScript | None:
+def take_script(queryset) -> SimScript | None:
     """Consume one use of the oldest matching script (conditional update: one winner)."""
     if not queryset.filter(remaining__gt=0).exists():
         return None  # the usual case: a plain read, no write lock taken (SQLite)
@@ -92,7 +96,7 @@ def _take(queryset) -> SimScript | None:
 
 def take_phone_plan(phone: str) -> rules.Plan | None:
     """The next scripted outcome for a push to ``phone`` (consumes it), or None."""
-    script = _take(SimScript.objects.filter(target=T.PHONE, value=phone))
+    script = take_script(SimScript.objects.filter(target=T.PHONE, value=phone))
     if script is None:
         return None
     return rules.parse_script_plan(script.spec, source=f"script#{script.pk}")
@@ -100,7 +104,7 @@ def take_phone_plan(phone: str) -> rules.Plan | None:
 
 def take_api_fault(api: str) -> dict[str, Any] | None:
     """The next scripted fault for this API (``oauth``/``stkpush``/``query``), or None."""
-    script = _take(SimScript.objects.filter(target=API_TARGETS[api]))
+    script = take_script(SimScript.objects.filter(target=API_TARGETS[api]))
     return None if script is None else {**script.spec, "script": script.pk}
 
 

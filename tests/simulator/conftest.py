@@ -14,7 +14,9 @@ from django.test import Client
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from simulator.c2b_delivery import c2b_deliver_due
 from simulator.delivery import deliver_due
+from tests.simulator.c2b_receiver import C2BReceiver
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 START = datetime(2025, 4, 2, 17, 0, 8, tzinfo=NAIROBI)
@@ -108,6 +110,36 @@ class Daraja:
             token=token,
         )
 
+    # --- C2B (daraja-reference.md §14) -----------------------------------------------------
+    def register(self, body: dict | None = None, *, version="v1", token=None, **fields):
+        """``POST mpesa/c2b/<version>/registerurl`` (§14.2)."""
+        body = (
+            body
+            if body is not None
+            else {
+                "ShortCode": "600984",
+                "ResponseType": "Completed",
+                "ConfirmationURL": "http://127.0.0.1:9/c2b/confirm/",
+                "ValidationURL": "http://127.0.0.1:9/c2b/validate/",
+            }
+        )
+        body = {**body, **fields}
+        body = {k: v for k, v in body.items() if v is not _DROP}
+        return self.post(f"/simulator/mpesa/c2b/{version}/registerurl", body, token=token)
+
+    def simulate(self, *, version="v1", token=None, **fields):
+        """``POST mpesa/c2b/<version>/simulate`` (§14.5), the documented sample by default."""
+        body = {
+            "ShortCode": 600984,
+            "CommandID": "CustomerPayBillOnline",
+            "Amount": 10,
+            "Msisdn": 254708374149,
+            "BillRefNumber": "INV-1001",
+            **fields,
+        }
+        body = {k: v for k, v in body.items() if v is not _DROP}
+        return self.post(f"/simulator/mpesa/c2b/{version}/simulate", body, token=token)
+
 
 _DROP = object()
 
@@ -167,6 +199,24 @@ def receiver(_receiver_server):
 
 
 @pytest.fixture
+def c2b_receiver(receiver, _receiver_server) -> C2BReceiver:
+    recv = C2BReceiver(_receiver_server)
+    _receiver_server.expect_request("/c2b/validate/").respond_with_handler(recv.on_validation)
+    _receiver_server.expect_request("/c2b/confirm/").respond_with_handler(recv.on_confirmation)
+    return recv
+
+
+@pytest.fixture
+def registered(daraja, c2b_receiver):
+    """Paybill 600984 registered (v1, Completed) to the loopback receiver's two URLs."""
+    response = daraja.register(
+        ConfirmationURL=c2b_receiver.confirmation_url, ValidationURL=c2b_receiver.validation_url
+    )
+    assert response.status_code == 200, response.content
+    return c2b_receiver
+
+
+@pytest.fixture
 def daraja(db, client, receiver) -> Daraja:
     return Daraja(client, callback_url=receiver.url)
 
@@ -196,6 +246,12 @@ def run_deliveries():
     return deliver_due
 
 
+@pytest.fixture
+def run_c2b():
+    """Run the C2B job source once (what the job runner does every poll)."""
+    return c2b_deliver_due
+
+
 @pytest.fixture(autouse=True)
 def _simulator_settings(settings):
     settings.SIMULATOR_CALLBACK_DELAY_SECONDS = 3.0
@@ -216,4 +272,13 @@ def _simulator_settings(settings):
         "SIMULATOR_GATEWAY_HICCUP_EVERY",
     ):
         setattr(settings, name, "")
+    settings.SIMULATOR_C2B_SHORTCODES = "600984,600000:till"
+    settings.SIMULATOR_C2B_URL_VERSIONS = "v1,v2"
+    settings.SIMULATOR_C2B_ENVIRONMENT = "sandbox"
+    settings.SIMULATOR_C2B_VALIDATION = "on"
+    settings.SIMULATOR_C2B_VALIDATION_TIMEOUT_SECONDS = 8.0
+    settings.SIMULATOR_C2B_DELAY_SECONDS = 1.0
+    settings.SIMULATOR_C2B_MSISDN = "hashed"
+    settings.SIMULATOR_C2B_NAMES = "first"
+    settings.SIMULATOR_C2B_ECHO_THIRD_PARTY_TRANS_ID = True
     return settings

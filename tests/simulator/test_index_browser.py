@@ -109,3 +109,25 @@ def test_page_one_keeps_the_twenty_newest_and_older_ones_move_to_page_two(deskto
     expect(page.get_by_role("status")).to_have_text("New pushes have arrived: see the first page.")
     expect(rows).to_have_count(1)
     assert_accessible(page)
+
+
+def test_a_c2b_payment_and_its_callbacks_appear_without_a_reload(desktop, server, c2b_receiver):
+    """The C2B table is live too: a payment from the control API appears waiting for its
+    validation, then completed with both POSTs; axe stays clean."""
+    from tests.simulator.handset.test_paybill_browser import register
+
+    httpx.post(server.url + "/simulator/control/reset/")
+    register(server.url, c2b_receiver)
+    page = desktop
+    open_live(page)
+    expect(page.get_by_text("No C2B payments yet.")).to_be_visible()
+    made = httpx.post(server.url + "/simulator/control/c2b/pay/", json={"account": "INV-77", "amount": 2400})
+    assert made.status_code == 201, made.text
+    row = page.locator(f"#c2b-{made.json()['id']}")
+    expect(row).to_contain_text(made.json()["trans_id"])
+    expect(row).to_contain_text("600984 · INV-77")
+    expect(row).to_contain_text("confirmation sent 200")
+    expect(row).to_contain_text("completed: validation accepted")
+    expect(page.get_by_text("No C2B payments yet.")).to_be_hidden()
+    expect(page.locator("#c2b-total")).to_have_text("1")
+    assert_accessible(page)

@@ -119,3 +119,36 @@ async def test_oversized_or_binary_frames_close_the_socket():
 async def test_foreign_origin_is_refused():
     _, connected = await open_index([(b"host", b"127.0.0.1"), (b"origin", b"http://evil.example")])
     assert not connected
+
+
+async def test_a_c2b_payment_and_its_callbacks_reach_an_open_index(daraja, c2b_receiver, settings):
+    """C2B payments come as c2b_rows frames: made (waiting for validation), then each POST."""
+    from simulator.c2b_delivery import c2b_deliver_due
+    from simulator.models import SimC2BPayment
+
+    settings.SIMULATOR_C2B_DELAY_SECONDS = 0
+    await sync_to_async(daraja.register)(
+        ConfirmationURL=c2b_receiver.confirmation_url, ValidationURL=c2b_receiver.validation_url
+    )
+    index, _ = await open_index()
+    await sync_to_async(daraja.simulate)(BillRefNumber="INV-55", Amount=2400)
+    payment = await SimC2BPayment.objects.aget()
+    made = await index.receive_json_from(timeout=3)
+    assert made["type"] == "c2b_rows" and made["total"] == 1
+    [row] = [r["html"] for r in made["rows"] if r["id"] == payment.pk]
+    assert payment.trans_id in row and "600984 · INV-55" in row and "KES 2,400" in row
+    assert "waiting for the validation answer" in row and "validation scheduled" in row
+    await sync_to_async(c2b_deliver_due)()
+    await sync_to_async(c2b_deliver_due)()
+    seen = ""
+    for _ in range(4):  # the validation's answer, then the confirmation's (maybe in one frame)
+        frame = await index.receive_json_from(timeout=3)
+        seen = next(r["html"] for r in frame["rows"] if r["id"] == payment.pk)
+        if "confirmation sent 200" in seen:
+            break
+    assert "completed: validation accepted" in seen and "validation sent 200" in seen
+    await index.send_json_to({"type": "resync", "after": 0, "ids": [], "c2b_after": 0, "c2b_ids": []})
+    assert (await index.receive_json_from(timeout=3))["type"] == "rows"
+    caught_up = await index.receive_json_from(timeout=3)
+    assert caught_up["type"] == "c2b_rows" and [r["id"] for r in caught_up["rows"]] == [payment.pk]
+    await index.disconnect()

@@ -13,10 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from mpesa_plumbing.logs import mask_phone
 from simulator.api import behaviour, tokens
+from simulator.c2b_delivery import c2b_deliver_due
 from simulator.conf import sim_config
 from simulator.control import state
+from simulator.control.c2b_command import C2BCommandMixin, add_c2b_arguments
 from simulator.delivery import deliver_due, deliver_push_now, send_delivery
-from simulator.models import SimDelivery, SimPush, SimScript
+from simulator.models import SimC2BPayment, SimDelivery, SimPush, SimScript
 from simulator.outcomes import rules, scheduler, scripts
 from simulator.selectors import delivery_as_json, push_as_json, pushes_recent
 from simulator.wire.errors import WireError
@@ -51,8 +53,8 @@ def _outcome_spec(options: dict[str, Any]) -> dict[str, Any]:
     return {k: options[k] for k in keys if options.get(k) is not None and options.get(k) is not False}
 
 
-class Command(BaseCommand):
-    help = "Script outcomes, fire or resend callbacks, tail pushes, reset and count (Daraja simulator)."
+class Command(C2BCommandMixin, BaseCommand):
+    help = "Script outcomes, fire or resend callbacks, tail pushes and C2B payments, reset, count."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -86,7 +88,8 @@ class Command(BaseCommand):
         sub.add_parser("reset", help="forget every push, delivery, script, token and counter")
         sub.add_parser("counters", help="requests per API, pushes, deliveries")
         sub.add_parser("expire-tokens", help="every live token now gets 404.001.03")
-        sub.add_parser("deliver", help="run the delivery job once (settle timeouts, send what is due)")
+        sub.add_parser("deliver", help="run the delivery jobs once (settle timeouts, send what is due)")
+        add_c2b_arguments(sub)
 
     def handle(self, *args, action: str, **options):
         self.as_json = options["json"]
@@ -96,7 +99,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except WireError as exc:
             raise CommandError(f"refused like Daraja would: {exc.error_code} {exc.message}") from None
-        except (SimPush.DoesNotExist, SimDelivery.DoesNotExist):
+        except (SimPush.DoesNotExist, SimDelivery.DoesNotExist, SimC2BPayment.DoesNotExist):
             raise CommandError("not found") from None
 
     # --- output -----------------------------------------------------------------------------
@@ -214,5 +217,5 @@ class Command(BaseCommand):
         self.emit({"expired": n}, f"Expired {n} token(s): the next business call gets 404.001.03.")
 
     def do_deliver(self, options):
-        n = deliver_due()
+        n = deliver_due() + c2b_deliver_due()
         self.emit({"handled": n}, f"Handled {n} job(s).")

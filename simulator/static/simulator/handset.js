@@ -21,6 +21,11 @@ const CLOSED_BECAUSE = {
   control: "Decided through the control API",
 };
 
+const menuMain = document.getElementById("menu-main");
+const menuLipa = document.getElementById("menu-lipa-list");
+const paybill = document.getElementById("paybill");
+const c2bLines = new Map(); // trans_id -> its one history line
+
 let socket = null;
 let heartbeat = null;
 let retryMs = 500;
@@ -134,10 +139,80 @@ function onSnapshot(frame) {
     }
   }
   frame.prompts.forEach(showPrompt);
+  (frame.payments || []).forEach(showPayment);
   if (!forms.size) say(WAITING);
 }
 
+// The M-PESA menu: M-PESA → Lipa na M-PESA → Pay Bill, then a form sent as one frame.
+function toggle(button, list) {
+  const open = list.hidden;
+  list.hidden = !open;
+  button.setAttribute("aria-expanded", String(open));
+}
+
+function closePaybill() {
+  paybill.hidden = true;
+  paybill.reset();
+  paybill.querySelector(".prompt-error").textContent = "";
+  setBusy(paybill, false);
+}
+
+document.getElementById("menu-mpesa").addEventListener("click", (event) => toggle(event.currentTarget, menuMain));
+document.getElementById("menu-lipa").addEventListener("click", (event) => toggle(event.currentTarget, menuLipa));
+document.getElementById("menu-paybill").addEventListener("click", () => {
+  paybill.hidden = false;
+  paybill.elements.business_number.focus();
+});
+paybill.querySelector("[data-close]").addEventListener("click", closePaybill);
+paybill.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const error = paybill.querySelector(".prompt-error");
+  const fields = ["business_number", "account_number", "amount", "pin"];
+  const frame = { type: "paybill" };
+  fields.forEach((name) => { frame[name] = paybill.elements[name].value; });
+  if (!PIN_RE.test(frame.pin)) {
+    error.textContent = "Enter a 4-digit M-PESA PIN.";
+    paybill.elements.pin.focus();
+    return;
+  }
+  error.textContent = "";
+  setBusy(paybill, true);
+  send(frame);
+});
+
+// One history line per C2B payment, rewritten as it moves on (processing → confirmed/failed).
+function showPayment(payment) {
+  let item = c2bLines.get(payment.trans_id);
+  if (!item) {
+    item = document.createElement("li");
+    const when = document.createElement("time");
+    when.textContent = `${new Date().toLocaleTimeString("en-GB", { timeZone: "Africa/Nairobi" })} EAT`;
+    item.append(when, document.createElement("span"));
+    item.dataset.transId = payment.trans_id;
+    c2bLines.set(payment.trans_id, item);
+    historyList.prepend(item);
+    historyEmpty.hidden = true;
+  }
+  item.dataset.status = payment.status;
+  item.lastChild.textContent = ` ${payment.message}`;
+}
+
+function onPaybillSent(frame) {
+  closePaybill();
+  menuMain.hidden = true;
+  menuLipa.hidden = true;
+  document.getElementById("menu-mpesa").setAttribute("aria-expanded", "false");
+  document.getElementById("menu-lipa").setAttribute("aria-expanded", "false");
+  showPayment(frame.payment);
+  say("Your payment request has been sent.");
+}
+
 function onError(frame) {
+  if (frame.form === "paybill") {
+    paybill.querySelector(".prompt-error").textContent = frame.error;
+    setBusy(paybill, false);
+    return;
+  }
   const entry = forms.get(frame.checkout_request_id);
   if (entry) {
     entry.form.querySelector(".prompt-error").textContent = frame.error;
@@ -153,6 +228,8 @@ const HANDLERS = {
   prompt: (frame) => showPrompt(frame.prompt),
   answered: onAnswered,
   closed: onClosed,
+  paybill_sent: onPaybillSent,
+  c2b: (frame) => showPayment(frame.payment),
   error: onError,
 };
 

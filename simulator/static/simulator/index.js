@@ -13,6 +13,11 @@ const page = Number(section.dataset.page);
 const perPage = Number(section.dataset.perPage);
 const RESYNC_MS = 30000;
 
+const c2bBody = document.getElementById("c2b-rows");
+const c2bTable = document.getElementById("c2b-table");
+const c2bEmpty = document.getElementById("c2b-empty");
+const c2bTotal = document.getElementById("c2b-total");
+
 let socket = null;
 let heartbeat = null;
 let retryMs = 500;
@@ -46,7 +51,30 @@ function place(id, html) {
   while (tbody.rows.length > perPage) tbody.rows[tbody.rows.length - 1].remove();
 }
 
+// C2B payments: the latest ones, newest first, replaced whole as their callbacks happen.
+function placeC2b(id, html) {
+  const existing = document.getElementById(`c2b-${id}`);
+  if (existing) {
+    existing.replaceWith(rowFrom(html));
+    return;
+  }
+  const newer = [...c2bBody.rows].find((row) => Number(row.dataset.c2bId) < id);
+  c2bBody.insertBefore(rowFrom(html), newer || null);
+  while (c2bBody.rows.length > perPage) c2bBody.rows[c2bBody.rows.length - 1].remove();
+}
+
+function onC2bFrame(frame) {
+  frame.rows.forEach((row) => placeC2b(row.id, row.html));
+  c2bTotal.textContent = String(frame.total);
+  c2bTable.hidden = c2bBody.rows.length === 0;
+  c2bEmpty.hidden = !c2bTable.hidden;
+}
+
 function onFrame(frame) {
+  if (frame.type === "c2b_rows") {
+    onC2bFrame(frame);
+    return;
+  }
   if (frame.type !== "rows") return;
   frame.rows.forEach((row) => place(row.id, row.html));
   total.textContent = String(frame.total);
@@ -59,7 +87,8 @@ function resync() {
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
   const ids = shownIds();
   const after = page === 1 ? Math.max(0, ...ids) : null;
-  socket.send(JSON.stringify({ type: "resync", after, ids }));
+  const c2bIds = [...c2bBody.rows].map((row) => Number(row.dataset.c2bId));
+  socket.send(JSON.stringify({ type: "resync", after, ids, c2b_after: Math.max(0, ...c2bIds), c2b_ids: c2bIds }));
 }
 
 function connect() {

@@ -7,9 +7,16 @@ protocol reference);
 Both the Django client's parser tests and the simulator's wire tests load them, so a
 change here changes what both sides consider "real Daraja".
 
-Fields: api (oauth | stk_push | stk_query | stk_callback), direction ("response" = Daraja
-answering a client, "request" = Daraja POSTing a callback), kind (success | error | pending |
-failure = terminal non-zero ResultCode), http_status (null for callbacks), optional headers,
+C2B captures (§14) live in ``c2b/`` beside these, in the same format, and are read with
+``c2b_captures()`` (``load`` finds both): ``all_captures()`` stays the STK family, which the
+product's client reads one by one.
+
+Fields: api (oauth | stk_push | stk_query | stk_callback; C2B: c2b_register | c2b_simulate |
+c2b_validation | c2b_confirmation | c2b_validation_answer | c2b_confirmation_answer),
+direction ("response" = Daraja answering a client, "request" = Daraja POSTing a callback,
+"reply" = what the business answers Daraja's POST), kind (success | error | pending |
+failure = terminal non-zero ResultCode, or a rejecting validation answer), http_status (null
+for callbacks), optional headers,
 "body" (JSON) or "body_text" (exact wire text: empty bodies, HTML, callbacks with 1.00),
 and "expect" (what a correct parser concludes; result codes, amounts and phones are strings,
 a missing key is not asserted).
@@ -20,19 +27,33 @@ import json
 from pathlib import Path
 
 CAPTURES_DIR = Path(__file__).resolve().parent
+C2B_DIR = CAPTURES_DIR / "c2b"
 
 
 def load(name: str) -> dict:
-    """The capture ``<name>.json`` plus a "name" key (the file stem)."""
-    capture = json.loads((CAPTURES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    """The capture ``<name>.json`` (here or in ``c2b/``) plus a "name" key (the file stem)."""
+    path = CAPTURES_DIR / f"{name}.json"
+    if not path.is_file():
+        path = C2B_DIR / f"{name}.json"
+    capture = json.loads(path.read_text(encoding="utf-8"))
     capture["name"] = name
     return capture
 
 
-def all_captures(api: str | None = None, kind: str | None = None) -> list[dict]:
-    """Every capture, optionally filtered by api and/or kind, sorted by name."""
-    captures = [load(p.stem) for p in sorted(CAPTURES_DIR.glob("*.json"))]
+def _filtered(folder: Path, api: str | None, kind: str | None) -> list[dict]:
+    captures = [load(p.stem) for p in sorted(folder.glob("*.json"))]
     return [c for c in captures if (api is None or c["api"] == api) and (kind is None or c["kind"] == kind)]
+
+
+def all_captures(api: str | None = None, kind: str | None = None) -> list[dict]:
+    """Every STK-family capture (OAuth, push, query, callback), optionally filtered by api
+    and/or kind, sorted by name."""
+    return _filtered(CAPTURES_DIR, api, kind)
+
+
+def c2b_captures(api: str | None = None, kind: str | None = None) -> list[dict]:
+    """Every C2B capture (``c2b/``), filtered the same way."""
+    return _filtered(C2B_DIR, api, kind)
 
 
 def body_bytes(capture: dict) -> bytes:

@@ -27,6 +27,11 @@ def test_counters(daraja, client, clock, run_deliveries):
         "deliveries": 1,
         "deliveries_failed": 0,
         "deliveries_scheduled": 0,
+        "c2b_register_requests": 0,
+        "c2b_simulate_requests": 0,
+        "c2b_registrations": 0,
+        "c2b_payments": 0,
+        "c2b_callbacks": 0,
         "handsets_open": 0,
     }
 

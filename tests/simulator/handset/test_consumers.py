@@ -42,7 +42,13 @@ async def test_connect_sends_a_snapshot_and_marks_presence():
     communicator, connected = await open_handset()
     assert connected
     snapshot = await communicator.receive_json_from(timeout=3)
-    assert snapshot == {"type": "snapshot", "msisdn": PHONE, "prompts": [], "shop": "Duka Demo Shop"}
+    assert snapshot == {
+        "type": "snapshot",
+        "msisdn": PHONE,
+        "prompts": [],
+        "payments": [],
+        "shop": "Duka Demo Shop",
+    }
     assert await SimHandsetSession.objects.filter(msisdn=PHONE).acount() == 1
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=3) == {"type": "pong"}
