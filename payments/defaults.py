@@ -17,6 +17,9 @@ from mpesa_plumbing.client_ip import parse_networks
 
 # Public sandbox values (daraja-reference.md §8): development defaults only.
 SANDBOX_SHORTCODE = "174379"
+# §14.10.8: 174379 is for Lipa na M-Pesa Online only; the sandbox's C2B tests use a 600xxx
+# paybill ("Short code 1" of the test credentials; 600984 in the docs, and in the simulator).
+SANDBOX_C2B_SHORTCODE = "600984"
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 DARAJA_HOSTS = {"sandbox": "https://sandbox.safaricom.co.ke", "production": "https://api.safaricom.co.ke"}
 # daraja-reference.md §6.1 / §13.3: Safaricom's published callback addresses.
@@ -102,7 +105,8 @@ def apply(settings) -> list[str]:
     if not hasattr(settings, "DARAJA_PARTY_B") or not settings.DARAJA_PARTY_B:
         settings.DARAJA_PARTY_B = getattr(settings, "DARAJA_SHORTCODE", "")
     if not getattr(settings, "DARAJA_C2B_SHORTCODE", ""):  # customers pay the paybill PartyB names
-        settings.DARAJA_C2B_SHORTCODE = str(settings.DARAJA_PARTY_B)
+        sandbox = settings.DEBUG and str(settings.DARAJA_PARTY_B) == SANDBOX_SHORTCODE
+        settings.DARAJA_C2B_SHORTCODE = SANDBOX_C2B_SHORTCODE if sandbox else str(settings.DARAJA_PARTY_B)
     if not hasattr(settings, "PAYMENTS_PAYBILL"):  # a till (Buy Goods) has no account number
         settings.PAYMENTS_PAYBILL = settings.DARAJA_TRANSACTION_TYPE == "CustomerPayBillOnline"
     if not hasattr(settings, "PAYMENTS_C2B_AUTO_REGISTER"):  # sandbox: "register before each simulation"

@@ -14,7 +14,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from mpesa_plumbing.client_ip import parse_networks
-from payments.defaults import DARAJA_HOSTS, SAFARICOM_CALLBACK_IPS, SANDBOX_PASSKEY, SANDBOX_SHORTCODE
+from payments.defaults import (
+    DARAJA_HOSTS,
+    SAFARICOM_CALLBACK_IPS,
+    SANDBOX_C2B_SHORTCODE,
+    SANDBOX_PASSKEY,
+    SANDBOX_SHORTCODE,
+)
 from project.layers import channel_layer_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,9 +67,13 @@ DARAJA_PASSKEY = _require("DARAJA_PASSKEY", SANDBOX_PASSKEY)
 DARAJA_TRANSACTION_TYPE = env.str("DARAJA_TRANSACTION_TYPE", default="CustomerPayBillOnline")
 DARAJA_PARTY_B = env.str("DARAJA_PARTY_B", default="") or DARAJA_SHORTCODE
 # Pay Bill fallback (README, "When the prompt never comes"): the business number customers pay
-# from the M-Pesa menu (default: PartyB), the register-urls version (v1/v2, whichever your
-# Daraja app's products hold) and what Daraja does when our validation is unreachable.
-DARAJA_C2B_SHORTCODE = env.str("DARAJA_C2B_SHORTCODE", default="") or DARAJA_PARTY_B
+# from the M-Pesa menu (default: PartyB; in development the sandbox's C2B paybill, since 174379
+# is STK-only), the register-urls version (v1/v2, whichever your Daraja app's products hold)
+# and what Daraja does when our validation is unreachable.
+_c2b_default = (
+    SANDBOX_C2B_SHORTCODE if not PRODUCTION and DARAJA_PARTY_B == SANDBOX_SHORTCODE else DARAJA_PARTY_B
+)
+DARAJA_C2B_SHORTCODE = env.str("DARAJA_C2B_SHORTCODE", default="") or _c2b_default
 DARAJA_C2B_VERSION = env.str("DARAJA_C2B_VERSION", default="v2")
 if DARAJA_C2B_VERSION not in ("v1", "v2"):
     raise ImproperlyConfigured("DARAJA_C2B_VERSION: v1 or v2.")

@@ -35,6 +35,15 @@ def is_error_envelope(data: Any) -> bool:
     return isinstance(data, dict) and bool(data.get("errorCode"))
 
 
+def soap_fault(data: Any) -> str:
+    """The faultstring of Apigee's SOAP-in-JSON fault (§14.4: ``{"Envelope": {"Body": {"Fault":
+    {"faultstring": …}}}}``, a refusal such as "ServiceCallout SCO-AddURLVault failed"), or ""."""
+    try:
+        return str(data["Envelope"]["Body"]["Fault"]["faultstring"])[:255]
+    except (KeyError, TypeError):
+        return ""
+
+
 def error_code(response: httpx.Response) -> str:
     data = read_json(response)
     return str(data["errorCode"]) if is_error_envelope(data) else ""

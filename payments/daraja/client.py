@@ -293,6 +293,8 @@ class DarajaClient:
         path = PATH_C2B_REGISTER.format(version=version)
         response = await self._authorized_post(path, lambda: payload)
         data = answers.read_json(response)
+        if fault := answers.soap_fault(data):  # §14.4: e.g. the shortcode is not set up for C2B
+            raise DarajaAPIError(fault, error_code="soap.fault", http_status=response.status_code)
         if response.status_code != 200 or answers.is_error_envelope(data):
             raise answers.error_from(response, data, what="register-URL answer")
         try:

@@ -7,6 +7,7 @@
   status <payment>     one payment: summary and timeline (full id, short id, CheckoutRequestID
                        or receipt)
   doctor               the go-live check (payments/reporting/doctor/); exit 1 when one fails
+  register-urls        register the Pay Bill (C2B) Validation and Confirmation URLs with Daraja
 
 Every action takes ``--json`` (one JSON object per line) for machines. Log lines go to stderr
 only with ``-v 2`` (or ``--verbose``; ``-v 3``: DEBUG): the command's own output tells the story.
@@ -27,6 +28,8 @@ from mpesa_plumbing.jobs import run_due_jobs
 from mpesa_plumbing.logs import logs_for_verbosity, mask_phone
 from payments import checkout
 from payments.checkout.reconcile import payment_reconcile, payments_reconcile_stale
+from payments.checkout.register_urls import register, registration_plan
+from payments.daraja.errors import DarajaError, DarajaUnavailable
 from payments.models import CallbackRecord, Payment, PaymentEvent
 from payments.payables import kind_of, sample_for
 from payments.reporting import doctor
@@ -84,6 +87,25 @@ class Command(BaseCommand):
             "payment",
             help="the payment's id, its short id (10 hex, as tail shows), CheckoutRequestID or receipt",
         )
+        register = add(
+            "register-urls",
+            help="register the Pay Bill (C2B) Validation and Confirmation URLs with Daraja "
+            "(production allows it once per shortcode)",
+        )
+        register.add_argument("--shortcode", default="", help="default: DARAJA_C2B_SHORTCODE")
+        register.add_argument(
+            "--api-version",
+            choices=["v1", "v2"],
+            default="",
+            help="the register-URL API version your Daraja app's products hold (default: DARAJA_C2B_VERSION)",
+        )
+        register.add_argument(
+            "--response-type",
+            choices=["Completed", "Cancelled"],
+            default="",
+            help="what Daraja does when our validation does not answer (default: DARAJA_C2B_RESPONSE_TYPE)",
+        )
+        register.add_argument("--dry-run", action="store_true", help="check and show the URLs, send nothing")
         add(
             "doctor",
             help="go-live check: credentials, shortcode, passkey, callback URL, IP allowlist, "
@@ -225,7 +247,10 @@ class Command(BaseCommand):
         original = CallbackRecord.objects.filter(pk=record).first()
         if original is None:
             raise CommandError(f"No callback record {record}.")
-        copy = checkout.callback_replay(original)
+        if original.kind == CallbackRecord.Kind.STK:
+            copy = checkout.callback_replay(original)
+        else:
+            copy = checkout.c2b_replay(original)
         self._say(
             f"Callback {record} replayed as {copy.pk}: {copy.outcome} ({copy.detail})",
             record=record,
@@ -262,6 +287,42 @@ class Command(BaseCommand):
             callbacks = ", ".join(f"#{r.pk} {r.outcome}" for r in found.callbacks.order_by("pk")) or "none"
             self.stdout.write(f"{'callbacks':<20} {callbacks}\nTimeline:")
         write_events(self.stdout, found.events.select_related("payment"), as_json=self.as_json)
+
+    def register_urls(self, *, shortcode: str, api_version: str, response_type: str, dry_run: bool, **_):
+        plan = registration_plan(shortcode=shortcode, version=api_version, response_type=response_type)
+        shown = {
+            "shortcode": plan.shortcode,
+            "version": plan.version,
+            "response_type": plan.response_type,
+            "validation_url": plan.shown(plan.validation_url),
+            "confirmation_url": plan.shown(plan.confirmation_url),
+        }
+        for key, value in shown.items():
+            self._say(f"{key:<17} {value}", **{key: value})
+        for warning in plan.warnings:
+            self._say(f"warning: {warning}", warning=warning)
+        if plan.errors:
+            raise CommandError("Not sent: " + "; ".join(plan.errors))
+        if dry_run:
+            self._say("Dry run: nothing sent.", sent=False)
+            return
+        try:
+            answer = register(plan)
+        except DarajaError as exc:
+            hint = {
+                "401.003.01": " Try --api-version " + ("v1" if plan.version == "v2" else "v2") + ".",
+                "500.003.1001": " To change them in production, delete the old URLs on the Daraja portal "
+                "(Self Services → URL Management) first.",
+            }.get(exc.error_code, "")
+            if exc.error_code.startswith("http.") or isinstance(exc, DarajaUnavailable):
+                hint = " " + unreachable_hint()
+            raise CommandError(f"Daraja refused: {exc.error_code} {exc.error_message}.{hint}") from None
+        self._say(
+            f"Registered: {answer.response_description or 'Success'} ({answer.originator_conversation_id})",
+            registered=True,
+            answer=answer.response_description,
+            originator_conversation_id=answer.originator_conversation_id,
+        )
 
     def doctor(self, **_):
         checks = async_to_sync(doctor.run_doctor)()

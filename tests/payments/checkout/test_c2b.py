@@ -44,7 +44,7 @@ def test_every_payment_has_its_own_account_number_and_instructions(user):
     )
     info = paybill_instructions(first)
     assert info["account"] == first.paybill_account and info["amount_display"] == "KES 300"
-    assert info["business_number"] == "174379" and info["primary"] is False
+    assert info["business_number"] == "600984" and info["primary"] is False  # the sandbox C2B paybill
 
 
 def test_confirmation_after_a_timed_out_prompt_pays_it_once(door, user):
