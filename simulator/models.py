@@ -1,7 +1,8 @@
 """The simulator's state. All of it lives in the database, so several Daphne processes (and
 ``manage.py payments_worker``) share one simulated Daraja."""
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 
@@ -55,6 +56,20 @@ class SimApiCall(models.Model):
         return f"{self.api} → {self.http_status} {self.error_code}".strip()
 
 
+class ScriptQuerySet(models.QuerySet):
+    def take(self) -> "SimScript | None":
+        """Consume one use of the oldest matching script (conditional update: one winner)."""
+        if not self.filter(remaining__gt=0).exists():
+            return None  # the usual case: a plain read, no write lock taken (SQLite)
+        with transaction.atomic(using=self.db):
+            for script in self.filter(remaining__gt=0).order_by("created_at", "pk")[:5]:
+                if self.filter(pk=script.pk, remaining__gt=0).update(
+                    remaining=F("remaining") - 1, used=F("used") + 1
+                ):
+                    return script
+        return None
+
+
 class SimScript(models.Model):
     """A runtime rule: the next push(es) to a phone, one push by CheckoutRequestID, or the
     next call(s) to an API (OAuth / push / query faults). See rules.py for precedence."""
@@ -66,6 +81,8 @@ class SimScript(models.Model):
         STKPUSH = "stkpush", "STK push API"
         QUERY = "query", "STK query API"
         C2B = "c2b", "C2B payments from a phone"
+
+    objects = ScriptQuerySet.as_manager()
 
     target = models.CharField(max_length=8, choices=Target.choices)
     value = models.CharField(max_length=64, blank=True, db_index=True)

@@ -11,7 +11,6 @@ from typing import Any
 from ..models import SimScript
 from ..wire.requests import PHONE_RE
 from .rules import FAULT_BLOCK, ScriptError
-from .scripts import take_script
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def resolve_c2b_faults(msisdn: str, given: C2BFaults | None) -> tuple[C2BFaults,
     """The faults of a new payment from ``msisdn`` (consumes a script use)."""
     if given is not None and given != C2BFaults():
         return given, "given"
-    script = take_script(SimScript.objects.filter(target=SimScript.Target.C2B, value=msisdn))
+    script = SimScript.objects.filter(target=SimScript.Target.C2B, value=msisdn).take()
     if script is not None:
         return parse_c2b_faults(script.spec), f"script#{script.pk}"
     return phone_faults(msisdn) or (C2BFaults(), "")

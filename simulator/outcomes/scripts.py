@@ -2,14 +2,13 @@
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from ..conf import SimConfig
 from ..models import SimPush, SimScript
 from ..wire.requests import PHONE_RE
 from . import rules, scheduler
+from .c2b_faults import c2b_script_create
 
 T = SimScript.Target
 API_TARGETS = {"oauth": T.OAUTH, "stkpush": T.STKPUSH, "query": T.QUERY}
@@ -45,8 +44,6 @@ def script_create(data: dict[str, Any]) -> SimScript:
     if not isinstance(data, dict):
         raise rules.ScriptError("a script is a JSON object")
     if "c2b_phone" in data:
-        from .c2b_faults import c2b_script_create  # it imports this module
-
         return c2b_script_create(data)
     times = _times(data)
     if "api" in data:
@@ -81,22 +78,9 @@ def script_for_checkout(
     return script, scheduler.push_replan(checkout_request_id, plan, config=config)
 
 
-def take_script(queryset) -> SimScript | None:
-    """Consume one use of the oldest matching script (conditional update: one winner)."""
-    if not queryset.filter(remaining__gt=0).exists():
-        return None  # the usual case: a plain read, no write lock taken (SQLite)
-    with transaction.atomic():
-        for script in queryset.filter(remaining__gt=0).order_by("created_at", "pk")[:5]:
-            if queryset.filter(pk=script.pk, remaining__gt=0).update(
-                remaining=F("remaining") - 1, used=F("used") + 1
-            ):
-                return script
-    return None
-
-
 def take_phone_plan(phone: str) -> rules.Plan | None:
     """The next scripted outcome for a push to ``phone`` (consumes it), or None."""
-    script = take_script(SimScript.objects.filter(target=T.PHONE, value=phone))
+    script = SimScript.objects.filter(target=T.PHONE, value=phone).take()
     if script is None:
         return None
     return rules.parse_script_plan(script.spec, source=f"script#{script.pk}")
@@ -104,7 +88,7 @@ def take_phone_plan(phone: str) -> rules.Plan | None:
 
 def take_api_fault(api: str) -> dict[str, Any] | None:
     """The next scripted fault for this API (``oauth``/``stkpush``/``query``), or None."""
-    script = take_script(SimScript.objects.filter(target=API_TARGETS[api]))
+    script = SimScript.objects.filter(target=API_TARGETS[api]).take()
     return None if script is None else {**script.spec, "script": script.pk}
 
 
