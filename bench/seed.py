@@ -21,10 +21,12 @@ django.setup()
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from payments.checkout.callback_url import callback_path  # noqa: E402
-from payments.models import Payment, Wallet  # noqa: E402
+from frontend.models import Wallet  # noqa: E402
+from payments.models import Payment  # noqa: E402
 from tests.factories import callback_body, dumps  # noqa: E402
 
 USERNAME = "bench"
@@ -47,11 +49,14 @@ def main() -> None:
     session.create()
 
     now = timezone.now()
+    wallet_type = ContentType.objects.get_for_model(Wallet)
     rows = [
         Payment(
             user=user,
-            purpose=Payment.Purpose.DEPOSIT,
-            wallet=wallet,
+            payable_type=wallet_type,
+            payable_id=str(wallet.pk),
+            payable_kind=Wallet.payable_kind,
+            payable_exclusive=Wallet.payable_one_prompt_at_a_time,
             phone=f"2547{i:08d}",
             amount=10,
             account_reference=f"DEP{user.pk}",
