@@ -112,7 +112,7 @@ class Wallet(Payable, models.Model):
         )
 
     def payable_summary(self) -> dict:
-        return {"balance": int(Wallet.objects.filter(pk=self.pk).values_list("balance", flat=True).get())}
+        return {"balance": int(self.balance)}  # read with the committed payment (broadcast)
 
     @classmethod
     def payable_sample_for(cls, user, amount: int):
@@ -221,8 +221,7 @@ class Booking(Payable, models.Model):
         return bool(moved)
 
     def payable_summary(self) -> dict:
-        status = Booking.objects.filter(pk=self.pk).values_list("status", flat=True).get()
-        return {"reference": self.reference, "service": self.service, "escrow": status}
+        return {"reference": self.reference, "service": self.service, "escrow": self.status}
 
 
 BOOKING_MOVES = {

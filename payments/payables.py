@@ -83,7 +83,8 @@ class Payable:
         """The effect of a successful payment. Runs inside the settling transaction."""
 
     def payable_summary(self) -> dict[str, Any]:
-        """JSON primitives shown with the payment's status (pages, API, live frames)."""
+        """JSON primitives shown with the payment's status (pages, API, live frames). Called on
+        an instance read just before with the payment (after the commit): use its fields."""
         return {}
 
     @classmethod

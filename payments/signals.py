@@ -14,9 +14,7 @@ Receivers run with ``send_robust``: one failing receiver is logged and does not 
 """
 
 import logging
-from functools import partial
 
-from django.db import transaction
 from django.dispatch import Signal
 
 logger = logging.getLogger("payments.signals")
@@ -28,21 +26,19 @@ payment_needs_review = Signal()
 FAILED = ("cancelled", "timed_out", "failed", "rejected")
 
 
-def signal_after_commit(payment_id: int, status: str) -> None:
-    """Schedule the signal for ``status`` (if it has one) for after the commit."""
-    if status == "paid" or status == "needs_review" or status in FAILED:
-        transaction.on_commit(partial(_send, payment_id, status), robust=True)
+def signal_for(status: str) -> str | None:
+    """``status`` if a signal is sent for it (the transition schedules it after the commit)."""
+    return status if status == "paid" or status == "needs_review" or status in FAILED else None
 
 
-def _send(payment_id: int, status: str) -> None:
-    from .models import Payment
+def signal_send(payment, status: str) -> None:
+    """Send ``status``'s signal for the committed ``payment`` (after the commit, once)."""
     from .results import customer_message
 
-    payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None or payment.status != status:  # moved on again before we got here
+    if payment.status != status:  # moved on again before we got here
         return
     payable = payment.payable
-    sender = type(payable) if payable is not None else Payment
+    sender = type(payable) if payable is not None else type(payment)
     if status == "paid":
         results = payment_paid.send_robust(sender, payment=payment, payable=payable)
     elif status == "needs_review":

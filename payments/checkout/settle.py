@@ -75,11 +75,9 @@ def payment_flag(payment: Payment, reason: str, source: str) -> None:
     )
 
 
-def _payable_changed(payment: Payment) -> str | None:
+def _payable_changed(payment: Payment, payable) -> str | None:
     """Why the payable can no longer take this payment as charged: gone, or (for a fixed
-    amount) its amount changed since the prompt. The payable is locked for the settlement
-    (lock order: payment, then payable)."""
-    payable = payable_for_update(payment)
+    amount) its amount changed since the prompt."""
     if payable is None:
         return "its payable no longer exists"
     if not payable.payable_open_amount and payable.payable_amount() != payment.amount:
@@ -87,11 +85,10 @@ def _payable_changed(payment: Payment) -> str | None:
     return None
 
 
-def _release(payment: Payment, source: str) -> None:
+def _release(payment: Payment, payable, source: str) -> None:
     """The paid payment's effect, in the winner's transaction: the payable's ``payable_paid``
     (a ledger credit, an order marked paid, a fee held in escrow). A refusal keeps the payment
     paid (money moved) and flags it for a person."""
-    payable = payable_for_update(payment)
     if payable is None:
         payment_flag(payment, "its payable no longer exists: refund or reconcile", source)
         return
@@ -111,7 +108,9 @@ def _paid_phone(payment: Payment, result: StkResult, source: str) -> str:
 
 
 def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: str | None) -> Applied:
-    changed = _payable_changed(payment) if payment.status != S.PAID else None
+    # The payable, locked for the settlement (lock order: payment, then payable); read once.
+    payable = payable_for_update(payment) if payment.status != S.PAID else None
+    changed = _payable_changed(payment, payable) if payment.status != S.PAID else None
     if changed and source not in VERIFIED_SOURCES and payment.status in Payment.OPEN_STATUSES:
         won = payment_transition(
             payment,
@@ -165,7 +164,7 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         )
     previous = payment_transition(payment, allowed_from=allowed, to=S.PAID, source=source, **fields)
     if previous:
-        _release(payment, source)
+        _release(payment, payable, source)
         if source == Payment.Source.CALLBACK and settings.PAYMENTS_PAYBILL:
             # An STK payment may also produce a C2B confirmation (§14.10.4), perhaps first.
             C2BPayment.objects.filter(

@@ -14,7 +14,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..live.broadcast import broadcast_after_commit
 from ..models import Payment, PaymentEvent
-from ..signals import signal_after_commit
+from ..signals import signal_for
 
 logger = logging.getLogger("payments")
 S = Payment.Status
@@ -55,8 +55,7 @@ def payment_transition(
                 to_status=to,
                 detail=detail or {},
             )
-            broadcast_after_commit(payment.pk)
-            signal_after_commit(payment.pk, to)
+            broadcast_after_commit(payment.pk, signal=signal_for(to))
             logger.info(
                 "payment %s -> %s",
                 current,

@@ -25,6 +25,7 @@ from ..models import Payment, PaymentEvent
 from ..money import format_kes
 from ..paybill import paybill_instructions
 from ..results import customer_message, phone_shown
+from ..signals import signal_send
 
 logger = logging.getLogger(__name__)
 
@@ -88,18 +89,19 @@ def status_event(payment: Payment) -> dict[str, Any]:
     return {"type": EVENT_TYPE, "payment": payment_status_payload(payment)}
 
 
-def broadcast_payment_status(*, payment_id: int) -> bool:
+def broadcast_payment_status(*, payment_id: int | None = None, payment: Payment | None = None) -> bool:
     """Send the committed state to the payment's group and note it on the timeline. Never
     raises: the database is the truth and a missed frame is repaired by the next
-    connect/resync (snapshot)."""
+    connect/resync (snapshot). ``payment``: the committed row, already read (after commit)."""
     try:
-        payment = Payment.objects.get(pk=payment_id)
+        if payment is None:
+            payment = Payment.objects.get(pk=payment_id)
         layer = get_channel_layer()
         async_to_sync(layer.group_send)(payment_group_name(payment.public_id), status_event(payment))
     except Exception as exc:  # Redis (or the database) may be down: the payment is settled anyway
         logger.warning(
             "status push failed; clients will resync",
-            extra={"event": "push.failed", "payment_id": payment_id, "error": repr(exc)},
+            extra={"event": "push.failed", "payment_id": payment_id or payment.pk, "error": repr(exc)},
         )
         return False
     PaymentEvent.objects.create(
@@ -111,10 +113,24 @@ def broadcast_payment_status(*, payment_id: int) -> bool:
     return True
 
 
-def broadcast_after_commit(payment_id: int) -> None:
-    """Schedule the broadcast for after the surrounding transaction commits (never before)."""
+def broadcast_after_commit(payment_id: int, *, signal: str | None = None) -> None:
+    """Schedule the broadcast for after the surrounding transaction commits (never before),
+    then, for a transition to ``signal``, that status's signal (payments/signals.py): one hook
+    that reads the committed row and its payable once for both."""
 
     def push_status() -> None:  # a named function: Django's robust on_commit logs __qualname__
-        broadcast_payment_status(payment_id=payment_id)
+        try:
+            payment = Payment.objects.filter(pk=payment_id).first()  # the committed state
+        except Exception as exc:  # the database went away after the commit
+            logger.warning(
+                "status push failed; clients will resync",
+                extra={"event": "push.failed", "payment_id": payment_id, "error": repr(exc)},
+            )
+            return
+        if payment is None:
+            return
+        broadcast_payment_status(payment=payment)
+        if signal:
+            signal_send(payment, signal)
 
     transaction.on_commit(push_status, robust=True)

@@ -14,6 +14,7 @@ from payments import checkout
 from payments.daraja.payloads import NAIROBI, parse_stk_callback
 from payments.live.broadcast import payment_group_name
 from payments.models import CallbackRecord, Payment, PaymentEvent
+from payments.signals import payment_paid
 from tests.factories import (
     accepted_for,
     callback_body,
@@ -40,8 +41,11 @@ def balance(user) -> int:
 
 def test_success_credits_the_wallet_once_from_our_amount(user, django_capture_on_commit_callbacks):
     payment = make_payment(user, amount=250)
+    paid = []
+    payment_paid.connect(receiver := lambda sender, payment, payable, **kw: paid.append(payable.balance))
     with django_capture_on_commit_callbacks(execute=True) as pushes:
         applied = apply(payment, callback_result(payment))
+    payment_paid.disconnect(receiver)
     payment.refresh_from_db()
     assert applied.outcome == O.APPLIED
     assert (payment.status, payment.settled_by, payment.result_code) == (S.PAID, "callback", "0")
@@ -49,11 +53,11 @@ def test_success_credits_the_wallet_once_from_our_amount(user, django_capture_on
     assert payment.transaction_date.astimezone(NAIROBI).isoformat() == "2026-11-23T12:01:05+03:00"
     assert balance(user) == 250
     assert LedgerEntry.objects.get(payment=payment).balance_after == 250
-    # after the commit: one status push to open pages and one payment_paid signal
-    assert sorted(getattr(c, "__qualname__", "") or c.func.__qualname__ for c in pushes) == [
-        "_send",
-        "broadcast_after_commit.<locals>.push_status",
-    ]
+    # after the commit: one hook pushes the status to open pages, then sends payment_paid
+    # once, with the payable as committed
+    assert [c.__qualname__ for c in pushes] == ["broadcast_after_commit.<locals>.push_status"]
+    assert paid == [250]
+    assert PaymentEvent.objects.filter(payment=payment, kind=PaymentEvent.Kind.BROADCAST).count() == 1
 
 
 def test_the_same_receipt_in_another_case_is_never_a_second_credit(user):
