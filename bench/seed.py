@@ -20,12 +20,12 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from payments.checkout.callback_url import callback_path  # noqa: E402
 from frontend.models import Wallet  # noqa: E402
+from payments.checkout.callback_url import callback_path  # noqa: E402
 from payments.models import Payment  # noqa: E402
 from tests.factories import callback_body, dumps  # noqa: E402
 

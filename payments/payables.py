@@ -35,6 +35,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .prepared import row_by_pk
+
 T = TypeVar("T", bound=type)
 
 
@@ -147,4 +149,14 @@ def sample_for(user, amount: int):
 def payable_for_update(payment) -> models.Model | None:
     """The payable, locked for the settling transaction (lock order: payment, then payable)."""
     model = ContentType.objects.get_for_id(payment.payable_type_id).model_class()
-    return model._default_manager.select_for_update().filter(pk=payment.payable_id).first() if model else None
+    return row_by_pk(model, payment.payable_id, for_update=True) if model else None
+
+
+def payable_of(payment) -> models.Model | None:
+    """The payable (not locked), read with a prepared statement and kept on ``payment``
+    (``payment.payable`` then costs nothing)."""
+    model = ContentType.objects.get_for_id(payment.payable_type_id).model_class()
+    payable = row_by_pk(model, payment.payable_id) if model else None
+    if payable is not None:
+        payment.payable = payable
+    return payable

@@ -29,6 +29,7 @@ from ..daraja import c2b as wire
 from ..daraja.payloads import StkResult
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..paybill import paybill_open, read_paybill_account
+from ..prepared import event_add
 from .callbacks import KEPT_HEADERS
 from .settle import payment_apply_result, payment_flag
 
@@ -191,9 +192,9 @@ def _match(row: C2BPayment, notice: wire.C2BNotice, shortcode: str) -> tuple[str
         if payable is None or payable.payable_is_settled():
             return ST.REVIEW, "already paid for by another payment: refund this", payment
         if notice.amount < payment.amount:
-            PaymentEvent.objects.create(
-                payment=payment,
-                kind=PaymentEvent.Kind.NOTE,
+            event_add(
+                payment.pk,
+                PaymentEvent.Kind.NOTE,
                 source=Payment.Source.C2B,
                 detail={"under_paid": notice.amount, "receipt": notice.trans_id},
             )
@@ -313,9 +314,9 @@ def c2b_attach(row: C2BPayment, payment: Payment, *, user, note: str = "") -> C2
         if not settled.paid:
             raise C2BActionRefused(settled.reason)  # rolls back: nothing changed
         label = f"attached by {user} to payment {payment.public_id.hex[:10]}"
-        PaymentEvent.objects.create(
-            payment=payment,
-            kind=PaymentEvent.Kind.NOTE,
+        event_add(
+            payment.pk,
+            PaymentEvent.Kind.NOTE,
             source=Payment.Source.ADMIN,
             detail={"attached": locked.trans_id, "note": note[:200]},
         )
@@ -355,9 +356,9 @@ def c2b_mark_refunded(row: C2BPayment, *, user, note: str) -> bool:
         state=ST.REFUNDED, resolved_at=timezone.now(), resolved_by=user, resolution_note=note[:255]
     )
     if done and row.payment_id:
-        PaymentEvent.objects.create(
-            payment_id=row.payment_id,
-            kind=PaymentEvent.Kind.NOTE,
+        event_add(
+            row.payment_id,
+            PaymentEvent.Kind.NOTE,
             source=Payment.Source.ADMIN,
             detail={"refunded": row.trans_id, "note": note[:200]},
         )

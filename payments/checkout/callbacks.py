@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..daraja.payloads import MalformedCallback, StkResult, parse_stk_callback
 from ..models import CallbackRecord, Payment, PaymentEvent
+from ..prepared import event_add, row_by_pk
 from .confirm import success_confirmed_by_query
 from .settle import Applied, payment_apply_result
 
@@ -54,9 +55,9 @@ def _finish(record: CallbackRecord, outcome: str, detail: str, result: StkResult
         fields += ["checkout_request_id", "result_code"]
     record.save(update_fields=fields)
     if record.payment_id:
-        PaymentEvent.objects.create(
-            payment_id=record.payment_id,
-            kind=PaymentEvent.Kind.CALLBACK,
+        event_add(
+            record.payment_id,
+            PaymentEvent.Kind.CALLBACK,
             source=Payment.Source.CALLBACK,
             detail={
                 "record": record.pk,
@@ -110,7 +111,7 @@ def callback_process(record: CallbackRecord) -> Applied | None:
             return None
     shortcode = next((v for k, v in record.headers.items() if k.lower() == "businessshortcode"), None)
     with transaction.atomic():  # the outcome is recorded in the settlement's own commit
-        payment = Payment.objects.get(pk=record.payment_id)  # read once, inside the transaction
+        payment = row_by_pk(Payment, record.payment_id)  # read once, inside the transaction
         if not _matches(payment, result):
             _finish(record, O.ORPHAN, "CheckoutRequestID differs from the payment's", result)
             return None

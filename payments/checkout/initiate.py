@@ -20,6 +20,7 @@ from ..daraja.payloads import StkPushAccepted
 from ..models import Payment, PaymentEvent
 from ..payables import kind_of
 from ..paybill import new_paybill_account
+from ..prepared import event_add
 from .callback_url import callback_url, redact_callback_tokens
 from .inputs import sanitize_account_reference, sanitize_transaction_desc
 from .transitions import payment_transition, payments_expire_overdue
@@ -163,9 +164,7 @@ def _insert(*, user, phone, payable, kind, payable_type, charge, idempotency_key
             request_fingerprint=fingerprint,
             expires_at=timezone.now() + timedelta(seconds=settings.PAYMENTS_EXPIRE_AFTER_SECONDS),
         )
-        PaymentEvent.objects.create(
-            payment=payment, kind=PaymentEvent.Kind.STATE, source="customer", to_status=S.INITIATING
-        )
+        event_add(payment.pk, PaymentEvent.Kind.STATE, source="customer", to_status=S.INITIATING)
     return payment
 
 
@@ -184,9 +183,9 @@ def payment_mark_pushed(
             pushed_at=now,
             next_check_at=now + timedelta(seconds=settings.PAYMENTS_RECONCILE_AFTER_SECONDS),
         )
-        PaymentEvent.objects.create(
-            payment=payment,
-            kind=PaymentEvent.Kind.PUSH,
+        event_add(
+            payment.pk,
+            PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
             detail={
                 "accepted": True,
@@ -203,9 +202,9 @@ def payment_mark_pushed(
 def payment_mark_rejected(payment: Payment, error: DarajaError, *, request: dict | None = None) -> Payment:
     """Daraja refused, or was never reached: nothing is on the phone (terminal)."""
     with transaction.atomic():
-        PaymentEvent.objects.create(
-            payment=payment,
-            kind=PaymentEvent.Kind.PUSH,
+        event_add(
+            payment.pk,
+            PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
             detail={
                 "accepted": False,
@@ -233,9 +232,9 @@ def payment_mark_unknown(payment: Payment, error: DarajaError, *, request: dict 
     callback (via the payment's own URL) or the reconciler will tell."""
     now = timezone.now()
     with transaction.atomic():
-        PaymentEvent.objects.create(
-            payment=payment,
-            kind=PaymentEvent.Kind.PUSH,
+        event_add(
+            payment.pk,
+            PaymentEvent.Kind.PUSH,
             source=Payment.Source.PUSH,
             detail={"accepted": None, "error": error.error_message[:200], "request": request or {}},
         )

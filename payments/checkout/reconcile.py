@@ -22,6 +22,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..daraja.errors import DarajaError
 from ..models import Payment, PaymentEvent
+from ..prepared import event_add
 from .callbacks import callbacks_complete_unconfirmed
 from .confirm import NOT_ASKED, stk_query
 from .settle import payment_apply_result
@@ -96,9 +97,9 @@ def payment_reconcile(payment: Payment) -> Decision:
     try:
         answer = stk_query(payment.checkout_request_id)
     except DarajaError as exc:
-        PaymentEvent.objects.create(
-            payment=payment,
-            kind=PaymentEvent.Kind.QUERY,
+        event_add(
+            payment.pk,
+            PaymentEvent.Kind.QUERY,
             source=Payment.Source.QUERY,
             detail={"error_code": exc.error_code, "error": exc.error_message[:200]},
         )
@@ -108,9 +109,9 @@ def payment_reconcile(payment: Payment) -> Decision:
     if answer.result_desc == NOT_ASKED:  # spread under Daraja's rate limit: not an attempt
         _reschedule(payment, payment.check_attempts, at_least=answer.retry_after)
         return Decision(pid, "pending", NOT_ASKED)
-    PaymentEvent.objects.create(
-        payment=payment,
-        kind=PaymentEvent.Kind.QUERY,
+    event_add(
+        payment.pk,
+        PaymentEvent.Kind.QUERY,
         source=Payment.Source.QUERY,
         detail={"result_code": answer.result_code, "result_desc": answer.result_desc[:200]},
     )

@@ -23,6 +23,7 @@ from ..daraja.payloads import StkResult
 from ..live.broadcast import broadcast_after_commit
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..payables import PayableRefused, payable_for_update
+from ..prepared import event_add
 from ..results import status_for_result_code
 from .transitions import payment_transition
 
@@ -65,9 +66,7 @@ def payment_flag(payment: Payment, reason: str, source: str) -> None:
     Payment.objects.filter(pk=payment.pk).update(
         flagged=True, review_reason=combined, updated_at=timezone.now()
     )
-    PaymentEvent.objects.create(
-        payment=payment, kind=PaymentEvent.Kind.NOTE, source=source, detail={"flag": reason}
-    )
+    event_add(payment.pk, PaymentEvent.Kind.NOTE, source=source, detail={"flag": reason})
     logger.warning(
         "payment flagged: %s",
         reason,
@@ -208,9 +207,9 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
             updated_at=timezone.now(),
         )
         if done:
-            PaymentEvent.objects.create(
-                payment=payment,
-                kind=PaymentEvent.Kind.NOTE,
+            event_add(
+                payment.pk,
+                PaymentEvent.Kind.NOTE,
                 source=source,
                 detail={"completed": "receipt added to a query-settled payment"},
             )
@@ -297,9 +296,9 @@ def payment_mark_reviewed(*, payment: Payment, note: str = "") -> None:
     Payment.objects.filter(pk=payment.pk).update(
         reviewed_at=timezone.now(), flagged=False, updated_at=timezone.now()
     )
-    PaymentEvent.objects.create(
-        payment=payment,
-        kind=PaymentEvent.Kind.NOTE,
+    event_add(
+        payment.pk,
+        PaymentEvent.Kind.NOTE,
         source=Payment.Source.ADMIN,
         detail={"reviewed": note[:200]},
     )

@@ -14,6 +14,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..live.broadcast import broadcast_after_commit
 from ..models import Payment, PaymentEvent
+from ..prepared import event_add
 from ..signals import signal_for
 
 logger = logging.getLogger("payments")
@@ -47,9 +48,9 @@ def payment_transition(
             status=to, version=F("version") + 1, updated_at=now, **fields
         )
         if updated:
-            PaymentEvent.objects.create(
-                payment_id=payment.pk,
-                kind=PaymentEvent.Kind.STATE,
+            event_add(
+                payment.pk,
+                PaymentEvent.Kind.STATE,
                 source=source,
                 from_status=current,
                 to_status=to,

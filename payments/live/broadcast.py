@@ -23,7 +23,9 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..models import Payment, PaymentEvent
 from ..money import format_kes
+from ..payables import payable_of
 from ..paybill import paybill_instructions
+from ..prepared import event_add, row_by_pk
 from ..results import customer_message, phone_shown
 from ..signals import signal_send
 
@@ -104,9 +106,9 @@ def broadcast_payment_status(*, payment_id: int | None = None, payment: Payment 
             extra={"event": "push.failed", "payment_id": payment_id or payment.pk, "error": repr(exc)},
         )
         return False
-    PaymentEvent.objects.create(
-        payment=payment,
-        kind=PaymentEvent.Kind.BROADCAST,
+    event_add(
+        payment.pk,
+        PaymentEvent.Kind.BROADCAST,
         to_status=payment.status,
         detail={"version": payment.version},
     )
@@ -120,7 +122,9 @@ def broadcast_after_commit(payment_id: int, *, signal: str | None = None) -> Non
 
     def push_status() -> None:  # a named function: Django's robust on_commit logs __qualname__
         try:
-            payment = Payment.objects.filter(pk=payment_id).first()  # the committed state
+            payment = row_by_pk(Payment, payment_id)  # the committed state
+            if payment is not None:
+                payable_of(payment)  # kept on the payment for the payload and the signal
         except Exception as exc:  # the database went away after the commit
             logger.warning(
                 "status push failed; clients will resync",

@@ -1,0 +1,94 @@
+"""The hot path's statements, compiled once.
+
+A callback runs the same handful of statements every time: read the payment, read (and lock)
+its payable, add timeline events. Compiling them through the ORM costs more CPU than running
+them (bench/README.md, "profile"), so they are built here from the ORM's own compiler on first
+use for each database connection, then run again with new parameters: still parameterised,
+still the model's columns and converters, on SQLite and PostgreSQL alike (tests/payments/
+test_prepared.py runs on both).
+
+Only statements with nothing to vary but their parameters belong here; everything else is
+ordinary ORM code.
+"""
+
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model
+from django.utils import timezone
+
+from .models import PaymentEvent
+
+_SENTINEL = -7_000_001  # a pk no row has: compiled once, replaced by the real one per call
+
+
+class ByPk:
+    """``model.objects.filter(pk=…)`` (``for_update``: ``select_for_update()``, for the
+    settling transaction's lock order) compiled once per connection."""
+
+    def __init__(self, model: type[Model], *, for_update: bool = False):
+        self.model = model
+        self.for_update = for_update
+        self._sql: dict[str, str] = {}
+
+    def _compiled(self, using: str) -> str:
+        sql = self._sql.get(using)
+        if sql is None:
+            queryset = self.model._default_manager.using(using)
+            if self.for_update:
+                queryset = queryset.select_for_update()
+            query = queryset.filter(pk=_SENTINEL).query
+            sql, params = query.get_compiler(using).as_sql()
+            if list(params) != [_SENTINEL]:  # the one parameter is the pk, or this is not for us
+                raise ValueError(f"cannot prepare {self.model.__name__} by pk: {params!r}")
+            self._sql[using] = sql
+        return sql
+
+    def get(self, pk: Any) -> Model | None:
+        using = router.db_for_read(self.model) if not self.for_update else router.db_for_write(self.model)
+        rows = list(self.model._default_manager.raw(self._compiled(using), [pk], using=using))
+        return rows[0] if rows else None
+
+
+_prepared: dict[tuple[type[Model], bool], ByPk] = {}
+
+
+def row_by_pk(model: type[Model], pk: Any, *, for_update: bool = False) -> Model | None:
+    """``model`` row ``pk`` (or None), read with a statement compiled once."""
+    prepared = _prepared.get((model, for_update))
+    if prepared is None:
+        prepared = _prepared[(model, for_update)] = ByPk(model, for_update=for_update)
+    return prepared.get(pk)
+
+
+_EVENT_COLUMNS = ("payment", "kind", "source", "from_status", "to_status", "detail", "created_at")
+_event_fields = [PaymentEvent._meta.get_field(name) for name in _EVENT_COLUMNS]
+_event_sql: dict[str, str] = {}
+
+
+def event_add(
+    payment_id: int,
+    kind: str,
+    *,
+    source: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add one timeline event (``PaymentEvent``): one INSERT, compiled once per connection."""
+    using = router.db_for_write(PaymentEvent)
+    connection = connections[using]
+    sql = _event_sql.get(using)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in _event_fields)
+        marks = ", ".join(["%s"] * len(_event_fields))
+        sql = _event_sql[using] = (
+            f"INSERT INTO {quote(PaymentEvent._meta.db_table)} ({columns}) VALUES ({marks})"
+        )
+    values = (payment_id, kind, source, from_status, to_status, detail or {}, timezone.now())
+    params = [
+        field.get_db_prep_save(value, connection) for field, value in zip(_event_fields, values, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -1,0 +1,60 @@
+"""payments/prepared.py: the hot path's statements compiled once give exactly what the ORM
+gives, on SQLite and (postgres mark: ``python -m tests.run_postgres``) on PostgreSQL."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from frontend.models import Wallet
+from payments.models import Payment, PaymentEvent
+from payments.payables import payable_for_update, payable_of
+from payments.prepared import event_add, row_by_pk
+from tests.factories import make_payment
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def test_a_prepared_read_is_the_orm_row_every_time(user):
+    first, second = make_payment(user, amount=70), make_payment(user, amount=80)
+    for payment in (first, second, first):  # compiled once, run with each pk
+        orm = Payment.objects.get(pk=payment.pk)
+        prepared = row_by_pk(Payment, payment.pk)
+        assert isinstance(prepared, Payment) and prepared.pk == payment.pk
+        for field in Payment._meta.concrete_fields:
+            assert getattr(prepared, field.attname) == getattr(orm, field.attname), field.name
+    assert row_by_pk(Payment, 10**9) is None
+
+
+def test_the_payable_is_read_and_locked_once_and_kept_on_the_payment(user):
+    payment = make_payment(user, amount=70)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        locked = payable_for_update(payment)
+    assert isinstance(locked, Wallet) and locked.user_id == user.pk
+    (select,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert ("FOR UPDATE" in select) == connection.features.has_select_for_update
+    fresh = Payment.objects.get(pk=payment.pk)
+    with CaptureQueriesContext(connection) as queries:
+        payable = payable_of(fresh)
+        assert fresh.payable is payable and payable.pk == locked.pk
+    assert len(queries.captured_queries) == 1
+
+
+def test_an_event_added_reads_back_as_written(user):
+    payment = make_payment(user, amount=70)
+    detail = {"receipt": "SKN0000001", "amount": 70, "nested": {"ok": True, "list": [1, "two", None]}}
+    event_add(payment.pk, PaymentEvent.Kind.NOTE, source="callback", to_status="paid", detail=detail)
+    event_add(payment.pk, PaymentEvent.Kind.BROADCAST)
+    note, broadcast = PaymentEvent.objects.filter(payment=payment, kind__in=["note", "broadcast"]).order_by(
+        "pk"
+    )
+    assert (note.kind, note.source, note.from_status, note.to_status, note.detail) == (
+        "note",
+        "callback",
+        "",
+        "paid",
+        detail,
+    )
+    assert broadcast.detail == {} and broadcast.created_at.tzinfo is not None
+    assert note.created_at <= broadcast.created_at
+    # queryable by JSON key like any ORM-written row
+    assert PaymentEvent.objects.filter(detail__receipt="SKN0000001").get() == note
