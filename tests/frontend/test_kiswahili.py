@@ -78,3 +78,14 @@ def test_history_and_pdf_receipt_in_kiswahili(auth_client, user):
     pdf = auth_client.get(f"/receipts/{paid.public_id}/pdf/", HTTP_ACCEPT_LANGUAGE="sw").content
     words = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Risiti ya malipo ya M-PESA" in words and "Kiasi" in words and "KES 300" in words
+
+
+def test_the_wallets_live_rows_get_the_months_in_kiswahili(auth_client):
+    """wallet.js writes a new deposit's date as Django does ("2 Dis 2026 14:03"), so a live row
+    reads like the rows the server wrote."""
+    html = auth_client.get("/wallet/", HTTP_ACCEPT_LANGUAGE="sw").content.decode()
+    assert 'data-months="Jan Feb Machi Apr Mei Juni Jul Ago Sep Okt Nov Dis"' in html
+    assert (
+        'data-months="Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"'
+        in auth_client.get("/wallet/").content.decode()
+    )
