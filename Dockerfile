@@ -20,6 +20,12 @@ COPY --chown=app:app payments ./payments
 COPY --chown=app:app simulator ./simulator
 COPY --chown=app:app frontend ./frontend
 
+# The Kiswahili (and any other) catalogues compiled from the committed .po files: gettext's
+# msgfmt, for this step only.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gettext \
+    && DJANGO_DEBUG=true DJANGO_READ_DOT_ENV=false python manage.py compilemessages -v 0 \
+    && apt-get purge -y -qq gettext && apt-get autoremove -y -qq && rm -rf /var/lib/apt/lists/*
+
 # collectstatic needs settings that import without secrets: the development profile is fine
 # for this one build step (nothing runs with it).
 RUN DJANGO_DEBUG=true DJANGO_READ_DOT_ENV=false python manage.py collectstatic --noinput -v 0

@@ -9,7 +9,7 @@ PORT ?= 8000
 # (Twisted's default is 50; the kernel caps it at net.core.somaxconn).
 BACKLOG ?= 1024
 
-.PHONY: run simulator test test-fast lint lock system-test-deps run-scaled bench clean
+.PHONY: run messages simulator test test-fast lint lock system-test-deps run-scaled bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,7 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json | syst
 
 ## make run: install, migrate, seed the demo customer, serve on http://$(HOST):$(PORT)/
 run: $(VENV)/.installed
+	@$(MAKE) --no-print-directory messages
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -45,6 +46,13 @@ run: $(VENV)/.installed
 	@echo "  Simulator handset:    http://$(HOST):$(PORT)/simulator/   Admin: manage.py createsuperuser"
 	@echo ""
 	PORT=$(PORT) exec $(BIN)/daphne -v 0 -e tcp:port=$(PORT):interface=$(HOST):backlog=$(BACKLOG) project.asgi:application
+
+## make messages: compile the translations (payments/locale, frontend/locale: the .po files)
+## into the .mo files Django reads. Needs gettext's msgfmt; without it the committed .mo stay.
+messages: $(VENV)/.installed
+	@if command -v msgfmt >/dev/null 2>&1; then \
+	  $(BIN)/python manage.py compilemessages -v 0 --ignore=$(VENV) --ignore=tests --ignore=node_modules; \
+	else echo "gettext (msgfmt) is not installed: using the committed .mo files"; fi
 
 ## make simulator: ONLY the Daraja simulator (Daraja API, control API, handset, index) on
 ## http://$(HOST):$(SIM_PORT)/simulator/, with its own settings (project/settings_simulator.py)
@@ -59,10 +67,12 @@ simulator: $(VENV)/.installed
 	  -e tcp:port=$(SIM_PORT):interface=$(HOST):backlog=$(BACKLOG) simulator.standalone.asgi:application
 
 ## Debian packages the tests drive for real (a clean CI machine has none of them); npm brings
-## Node.js, which installs axe-core for the browser tests.
+## Node.js, which installs axe-core for the browser tests; gettext compiles and checks the
+## translations.
 system-test-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v $(NPM) >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -76,7 +86,7 @@ lint: $(VENV)/.test-installed
 
 ## make test: everything, including browser, Redis, PostgreSQL and multi-process tests.
 ## The second run repeats the concurrency rows on a PostgreSQL started for it.
-test: $(VENV)/.test-installed system-test-deps tests/node_modules/.installed lint
+test: $(VENV)/.test-installed system-test-deps tests/node_modules/.installed lint messages
 	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 	$(BIN)/python -m tests.run_postgres $(PYTEST_ARGS)
 

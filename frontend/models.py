@@ -12,7 +12,10 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from payments.checkout.inputs import amount_range_error
 from payments.payables import Payable, PayableError, PayableRefused, register
 
 
@@ -45,7 +48,9 @@ class Order(Payable, models.Model):
 
     def payable_amount(self, requested: int | None = None) -> int:
         if requested is not None:
-            raise PayableError("Do not send an amount with an order: the order decides it.", field="amount")
+            raise PayableError(
+                _("Do not send an amount with an order: the order decides it."), field="amount"
+            )
         return self.amount
 
     def payable_reference(self) -> str:
@@ -92,7 +97,7 @@ class Wallet(Payable, models.Model):
     def payable_amount(self, requested: int | None = None) -> int:
         low, high = settings.PAYMENTS_MIN_AMOUNT, settings.PAYMENTS_MAX_AMOUNT
         if requested is None:
-            raise PayableError(f"Enter a whole number of shillings from {low} to {high:,}.", field="amount")
+            raise PayableError(amount_range_error(low, high), field="amount")
         return requested
 
     def payable_reference(self) -> str:
@@ -156,10 +161,10 @@ class Booking(Payable, models.Model):
     FEE = 500
 
     class Status(models.TextChoices):
-        AWAITING_FEE = "awaiting_fee", "Awaiting the booking fee"
-        HELD = "held", "Fee held in escrow"
-        RELEASED = "released", "Fee released (technician matched)"
-        REFUNDED = "refunded", "Fee refunded (booking cancelled)"
+        AWAITING_FEE = "awaiting_fee", gettext_lazy("Awaiting the booking fee")
+        HELD = "held", gettext_lazy("Fee held in escrow")
+        RELEASED = "released", gettext_lazy("Fee released (technician matched)")
+        REFUNDED = "refunded", gettext_lazy("Fee refunded (booking cancelled)")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
@@ -182,7 +187,7 @@ class Booking(Payable, models.Model):
 
     def payable_amount(self, requested: int | None = None) -> int:
         if requested is not None:
-            raise PayableError("The booking fee is fixed: do not send an amount.", field="amount")
+            raise PayableError(_("The booking fee is fixed: do not send an amount."), field="amount")
         return self.fee
 
     def payable_reference(self) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
+from django.utils import dateformat
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
@@ -83,9 +84,9 @@ def receipt_for(payment: Payment) -> Receipt:
 
 
 def nairobi_text(moment: datetime) -> str:
-    """``2 Dec 2026, 14:03 EAT``: as the page shows it (Django's ``j M Y, H:i T``)."""
-    local = moment.astimezone(NAIROBI)
-    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+    """``2 Dec 2026, 14:03 EAT`` (Kiswahili ``2 Dis 2026, 14:03 EAT``): as the page shows it
+    (Django's ``j M Y, H:i T``, months in the active language)."""
+    return dateformat.format(moment.astimezone(NAIROBI), "j M Y, H:i T")
 
 
 def receipt_rows(receipt: Receipt) -> list[tuple[str, str]]:

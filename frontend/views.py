@@ -4,11 +4,13 @@ history and receipts. Reads only; payments are started by the drop-in checkout e
 adopting project would."""
 
 import json
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import dateformat
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from payments import selectors
@@ -69,6 +71,8 @@ def wallet(request):
         "recent": WALLET_RECENT,
         "min_amount": settings.PAYMENTS_MIN_AMOUNT,
         "max_amount": settings.PAYMENTS_MAX_AMOUNT,
+        # For the live rows (wallet.js): Django's "M" in the active language.
+        "months": " ".join(dateformat.format(date(2000, month, 1), "M") for month in range(1, 13)),
     }
     return render(request, "frontend/wallet.html", context)
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from .prepared import row_by_pk
 
@@ -132,7 +133,7 @@ def lookup(kind: Any, ident: Any, *, user) -> models.Model:
     except (ValueError, TypeError, ValidationError):  # not an id of the field's type (a UUID)
         payable = None
     if payable is None or not payable.payable_may_pay(user):
-        raise PayableError("Not found.", field="id", status=404)
+        raise PayableError(_("Not found."), field="id", status=404)
     return payable
 
 

@@ -231,6 +231,8 @@ MIDDLEWARE = [
     "servestatic.middleware.ServeStaticMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The customer's language: the django_language cookie (the shop's switch), else Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -308,7 +310,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frontend:orders"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# Customer-facing text in English and Kiswahili: each app's locale/ (payments/locale,
+# frontend/locale, found by Django as app folders); the admin, simulator and commands stay English.
+# The switch (set_language) keeps the choice in the django_language cookie for a year.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("sw", "Kiswahili")]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "Africa/Nairobi"
 USE_I18N = True
 USE_TZ = True

@@ -79,6 +79,7 @@ def test_dockerfile_is_slim_non_root_with_static_files():
     assert "FROM python:3.11-slim" in dockerfile
     assert re.search(r"^USER app$", dockerfile, re.M)
     assert "collectstatic" in dockerfile and "--proxy-headers" not in dockerfile.split("CMD")[-1]
+    assert "gettext" in dockerfile and "manage.py compilemessages" in dockerfile  # Kiswahili compiled
     for app in ("project", "mpesa_plumbing", "payments", "simulator", "frontend"):
         assert f"COPY --chown=app:app {app} ./{app}" in dockerfile
     assert not re.search(r"^COPY .*\b(tests|bench)\b", dockerfile, re.M)  # tooling stays out

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mpesa_plumbing.db import in_db
 from mpesa_plumbing.logs import mask_phone
@@ -104,7 +105,7 @@ def payment_create(
     if idempotency_key and (existing := _replay(user, idempotency_key, fingerprint)):
         return existing, False
     if payable.payable_is_settled():
-        raise PayableSettled("This is already paid.")
+        raise PayableSettled(_("This is already paid."))
     payments_expire_overdue(phone=phone)
     lock_window = timezone.now() - timedelta(seconds=settings.PAYMENTS_SUBSCRIBER_LOCK_SECONDS)
     if Payment.objects.filter(
@@ -112,7 +113,7 @@ def payment_create(
     ).exists():
         # §3.3 "Unable to lock subscriber": Daraja says wait at least a minute.
         raise SubscriberLocked(
-            "An M-Pesa prompt is already open on this phone. Wait a minute and try again.",
+            _("An M-Pesa prompt is already open on this phone. Wait a minute and try again."),
             retry_after=settings.PAYMENTS_SUBSCRIBER_LOCK_SECONDS,
         )
     for attempt in range(ACCOUNT_ATTEMPTS):
@@ -133,13 +134,13 @@ def payment_create(
             live = Payment.objects.filter(status__in=Payment.LIVE_STATUSES)
             if live.filter(phone=phone).exists():
                 raise PromptInProgress(
-                    "A payment prompt is already in progress on this phone. Complete or cancel it first.",
+                    _("A payment prompt is already in progress on this phone. Complete or cancel it first."),
                     payment=live.filter(phone=phone).first(),
                 ) from None
             same = live.filter(payable_type=payable_type, payable_id=str(payable.pk))
             if same.exists():
                 raise PromptInProgress(
-                    "A payment for this is already in progress.", payment=same.first()
+                    _("A payment for this is already in progress."), payment=same.first()
                 ) from None
             if attempt + 1 == ACCOUNT_ATTEMPTS:
                 raise

@@ -6,6 +6,7 @@ from typing import Any
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]{6,20}$")
 _CANONICAL = re.compile(r"^254[17]\d{8}$")
@@ -26,7 +27,7 @@ def normalize_phone(raw: Any) -> str:
     Accepts ``07…``, ``01…``, ``7…``, ``+254…``, ``254…`` with spaces, dashes, dots or
     brackets; ASCII digits only. Raises InvalidInput otherwise.
     """
-    message = "Enter a Kenyan M-Pesa number, e.g. 0712 345 678 or +254 712 345 678."
+    message = _("Enter a Kenyan M-Pesa number, e.g. 0712 345 678 or +254 712 345 678.")
     if not isinstance(raw, str) or not _PHONE_CHARS.match(raw.strip()):
         raise InvalidInput("phone", message)
     text = raw.strip()
@@ -57,10 +58,18 @@ def parse_amount(raw: Any) -> int:
     """
     low, high = settings.PAYMENTS_MIN_AMOUNT, settings.PAYMENTS_MAX_AMOUNT
     if isinstance(raw, bool) or not isinstance(raw, int):
-        raise InvalidInput("amount", f"Enter a whole number of shillings from {low} to {high:,}.")
+        raise InvalidInput("amount", amount_range_error(low, high))
     if not low <= raw <= high:
-        raise InvalidInput("amount", f"The amount must be from KES {low} to KES {high:,}.")
+        raise InvalidInput("amount", amount_range_error(low, high))
     return raw
+
+
+def amount_range_error(low: int, high: int) -> str:
+    """The sentence for an amount out of range (or not a whole number), in the active language."""
+    return _("Enter a whole number of shillings from %(low)s to %(high)s.") % {
+        "low": low,
+        "high": f"{high:,}",
+    }
 
 
 def sanitize_account_reference(raw: Any, *, fallback: str = "PAY") -> str:

@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from mpesa_plumbing.db import in_db
@@ -29,7 +30,7 @@ logger = logging.getLogger("payments")
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """CSRF_FAILURE_VIEW: JSON for API clients, same 403."""
-    return json_error(403, "CSRF check failed. Reload the page and try again.", {"csrf": reason})
+    return json_error(403, _("CSRF check failed. Reload the page and try again."), {"csrf": reason})
 
 
 def payment_links(payment) -> dict[str, str]:
@@ -69,7 +70,7 @@ def _validate_initiate(data: dict, user) -> tuple[dict, dict]:
 async def _caller(request: HttpRequest):
     user, refused = await in_db(request_user, request)
     if refused is None and not user.is_authenticated:
-        refused = json_error(401, "Log in first.")
+        refused = json_error(401, _("Log in first."))
     return user, refused
 
 
@@ -93,13 +94,13 @@ async def initiate(request: HttpRequest) -> JsonResponse:
     clean, errors = await in_db(_validate_initiate, data, user)
     if errors:
         status = 404 if clean.pop("not_found", False) and set(errors) <= {"id", "payable"} else 400
-        return json_error(status, "Please correct the highlighted fields.", errors)
+        return json_error(status, _("Please correct the highlighted fields."), errors)
     retry_after = await in_db(
         initiation_retry_after, request=request, user=user, phone=clean["phone"], key=key
     )
     if retry_after:
         return json_error(
-            429, "Too many payment attempts. Please wait and try again.", retry_after=retry_after
+            429, _("Too many payment attempts. Please wait and try again."), retry_after=retry_after
         )
     try:
         result = await checkout.payment_initiate(user=user, idempotency_key=key, **clean)
@@ -130,7 +131,7 @@ def _status(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
     if refused is not None:
         return refused
     if payment is None:
-        return json_error(404, "Payment not found.")
+        return json_error(404, _("Payment not found."))
     return JsonResponse({"payment": payment_status_payload(payment), **payment_links(payment)})
 
 
@@ -148,12 +149,12 @@ def _stop(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
         return refused
     payment = selectors.payment_get_for_user(user=user, public_id=public_id)
     if payment is None:
-        return json_error(404, "Payment not found.")
+        return json_error(404, _("Payment not found."))
     if not checkout.payment_stop_by_customer(payment):
         payment.refresh_from_db()
         return JsonResponse(
             {
-                "error": "This payment can no longer be stopped.",
+                "error": _("This payment can no longer be stopped."),
                 "fields": {},
                 "payment": payment_status_payload(payment),
             },
@@ -178,7 +179,7 @@ def _ticket(request: HttpRequest, public_id: uuid.UUID) -> JsonResponse:
         return refused
     payment = selectors.payment_get_for_user(user=user, public_id=public_id)
     if payment is None:
-        return json_error(404, "Payment not found.")
+        return json_error(404, _("Payment not found."))
     return JsonResponse(
         {
             "ticket": ticket_issue(payment=payment, user=user),
@@ -202,7 +203,7 @@ def _history(request: HttpRequest) -> JsonResponse:
     if refused is not None:
         return refused
     if not user.is_authenticated:
-        return json_error(401, "Log in first.")
+        return json_error(401, _("Log in first."))
     status = request.GET.get("status") or None
     if status and status not in Payment.Status.values:
         return json_error(400, "Unknown status filter.", {"status": "Unknown status."})

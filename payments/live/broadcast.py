@@ -18,6 +18,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from mpesa_plumbing.logs import mask_phone
 
@@ -52,21 +53,30 @@ def _payable(payment: Payment) -> dict[str, Any]:
 
 
 def payment_status_payload(payment: Payment) -> dict[str, Any]:
-    """Everything a checkout page needs, as JSON primitives. ``version`` orders frames."""
+    """Everything a checkout page needs, as JSON primitives, its words in the active language.
+    ``version`` orders frames."""
+    return {**_payload_facts(payment), **_payload_words(payment)}
+
+
+def _payload_words(payment: Payment) -> dict[str, Any]:
+    """What the customer reads (the only part that differs between languages)."""
     msg = customer_message(payment)
+    return {"title": msg.title, "message": msg.detail}
+
+
+def _payload_facts(payment: Payment) -> dict[str, Any]:
     pin_deadline = (
         payment.pushed_at + timedelta(seconds=settings.PAYMENTS_PIN_WINDOW_SECONDS)
         if payment.pushed_at
         else None
     )
+    msg = customer_message(payment)
     payload: dict[str, Any] = {
         "public_id": str(payment.public_id),
         "status": payment.status,
         "status_label": Payment.Status(payment.status).label,
         "terminal": payment.is_terminal,
         "result_code": payment.result_code or None,
-        "title": msg.title,
-        "message": msg.detail,
         "retry": msg.retry,
         "receipt": payment.receipt_number or None,
         "amount": int(payment.amount),
@@ -87,8 +97,20 @@ def payment_status_payload(payment: Payment) -> dict[str, Any]:
     return payload
 
 
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
 def status_event(payment: Payment) -> dict[str, Any]:
-    return {"type": EVENT_TYPE, "payment": payment_status_payload(payment)}
+    """The group event: the payload once per language (``payments``: {"en": …, "sw": …}), so
+    each socket forwards the one in its customer's language (consumers.py). The facts are
+    read once; only the words are rendered per language."""
+    facts = _payload_facts(payment)
+    payments = {}
+    for code in language_codes():
+        with translation.override(code):
+            payments[code] = {**facts, **_payload_words(payment)}
+    return {"type": EVENT_TYPE, "payments": payments}
 
 
 def broadcast_payment_status(*, payment_id: int | None = None, payment: Payment | None = None) -> bool:

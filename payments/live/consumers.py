@@ -15,6 +15,8 @@ Close codes after accept:
   1011  the channel layer (Redis) failed under an open socket: reconnect (with backoff)
   4008  frame too large, binary, or not JSON (policy violation)
   4029  more than PAYMENTS_WS_MAX_MESSAGES frames within PAYMENTS_WS_RATE_WINDOW_SECONDS
+Frames are in the socket's language, chosen at connect (live/language.py: ``?lang=``, the
+``django_language`` cookie, Accept-Language).
 Inbound frames: ``{"type": "ping"}`` → ``{"type": "pong"}``; ``{"type": "resync"}`` → a new
 snapshot. Anything else gets ``{"type": "error"}`` and changes nothing.
 """
@@ -28,6 +30,7 @@ from channels.auth import AuthMiddleware, CookieMiddleware, SessionMiddleware
 from channels.auth import get_user as channels_get_user
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -36,6 +39,7 @@ from mpesa_plumbing.jsonbody import JsonError, loads
 
 from ..selectors import payment_get_for_user
 from .broadcast import EVENT_TYPE, payment_group_name, payment_status_payload
+from .language import scope_language
 from .tickets import ticket_redeem
 
 logger = logging.getLogger("payments.ws")
@@ -46,9 +50,12 @@ CLOSE_RATE = 4029
 MAX_FRAME_BYTES = 1024
 
 
-def _snapshot(user, public_id):
+def _snapshot(user, public_id, language: str):
     payment = payment_get_for_user(user=user, public_id=public_id)
-    return payment_status_payload(payment) if payment else None
+    if payment is None:
+        return None
+    with translation.override(language):
+        return payment_status_payload(payment)
 
 
 class DbThreadAuthMiddleware(AuthMiddleware):
@@ -70,6 +77,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
 
     group: str | None = None
     user_id: int | None = None
+    language: str = "en"
 
     async def __call__(self, scope, receive, send):
         try:
@@ -102,7 +110,8 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         except Exception as exc:  # channel layer (Redis) down: refuse rather than go deaf
             logger.warning("channel layer unavailable at connect: %r", exc, extra={"event": "ws.layer_down"})
             return await self.close()
-        snapshot = await in_db(_snapshot, user, public_id)
+        self.language = scope_language(self.scope)
+        snapshot = await in_db(_snapshot, user, public_id, self.language)
         if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
             await self.channel_layer.group_discard(group, self.channel_name)
             return await self.close()
@@ -113,7 +122,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": EVENT_TYPE, "payment": snapshot, "snapshot": True})
 
     async def send_snapshot(self, user, public_id) -> None:
-        payload = await in_db(_snapshot, user, public_id)
+        payload = await in_db(_snapshot, user, public_id, self.language)
         if payload is not None:
             await self.send_json({"type": EVENT_TYPE, "payment": payload, "snapshot": True})
 
@@ -140,8 +149,12 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "Only ping and resync are accepted."})
 
     async def payment_status(self, event):
-        """Channel-layer event ``payment.status`` → the browser frame, unchanged."""
-        await self.send_json(event)
+        """Channel-layer event ``payment.status`` (one payload per language) → the browser
+        frame ``{"type": "payment.status", "payment": …}`` in this socket's language."""
+        payloads = event.get("payments") or {}
+        payload = payloads.get(self.language) or payloads.get(settings.LANGUAGE_CODE) or event.get("payment")
+        if payload is not None:
+            await self.send_json({"type": EVENT_TYPE, "payment": payload})
 
     async def disconnect(self, code):
         if self.user_id is not None:

@@ -9,7 +9,8 @@ import { kes } from "../payments/mpesa-checkout.js";
 const table = document.querySelector("[data-deposits]");
 const empty = document.querySelector("[data-no-deposits]");
 const keep = Number(table.dataset.keep || 10);
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// Month abbreviations in the page's language, as Django writes them ("Dec", Kiswahili "Dis").
+const MONTHS = (table.dataset.months || "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(" ");
 const MAX_WATCHED = 3; // sockets per customer are limited (PAYMENTS_WS_MAX_PER_USER)
 const watching = new Set();
 const settled = new Set();

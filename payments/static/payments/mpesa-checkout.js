@@ -15,9 +15,11 @@
 //   resume (a payment payload, JSON, to keep watching), headless.
 // Events (bubbling): mpesa-status {payment}, mpesa-paid {payment}, mpesa-failed {payment},
 //   mpesa-stopped {payment} ("Wrong number?"), mpesa-error {error, fields, status}.
-// Children marked data-when-paid are shown once the payment is paid. While the payment can
-// be paid from the M-Pesa menu (payload.paybill), the element shows the Pay Bill steps and
-// keeps listening, also after the prompt timed out: a menu payment turns it Paid live.
+// Children marked data-when-paid show once it is paid. While the M-Pesa menu can pay it (payload.paybill)
+// the element shows the Pay Bill steps and keeps listening, also after the prompt timed out: a menu
+// payment turns it Paid live. Words: mpesa-checkout-strings.js, in the nearest `lang` attribute's language.
+
+import { STRINGS, format, stringsFor } from "./mpesa-checkout-strings.js";
 
 const MAX_SOCKET_FAILURES = 3;
 const POLL_MS = 3000;
@@ -57,8 +59,9 @@ export async function startPayment({ api = "/payments/", token = "", payable, id
 // One payment's live status: WebSocket first (ticket or session), polling as the fallback.
 // `onPayment(payment)` gets every newer state; `onNote(text, transport)` what the link does.
 export class StatusStream {
-  constructor({ api = "/payments/", token = "", payment, links, onPayment, onNote = () => {} }) {
+  constructor({ api = "/payments/", token = "", payment, links, onPayment, onNote = () => {}, strings }) {
     this.base = new URL(api, location.href);
+    this.t = strings || STRINGS.en;
     this.token = token;
     this.links = links;
     this.onPayment = onPayment;
@@ -128,12 +131,12 @@ export class StatusStream {
     if (!opened) this.failures += 1;
     if (this.failures >= MAX_SOCKET_FAILURES) return this.poll();
     const delay = Math.min(8000, 500 * 2 ** this.failures) * (0.75 + Math.random() / 2);
-    this.onNote("Connection lost; reconnecting…", "websocket");
+    this.onNote(this.t.reconnecting, "websocket");
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
   async poll() {
-    this.onNote("Live updates are unavailable here; checking every few seconds instead.", "poll");
+    this.onNote(this.t.polling, "poll");
     while (!this.closed) {
       try {
         const response = await fetch(this.url(this.links.status_url), {
@@ -181,16 +184,16 @@ function formatLeft(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-const TEMPLATE = `
+const template = (t) => `
   <form class="card stack" data-pay-form novalidate>
     <div data-amount-field hidden>
-      <label data-for="amount">Amount (KES)</label>
+      <label data-for="amount">${t.amountLabel}</label>
       <input name="amount" type="number" inputmode="numeric" step="1" required data-aria="amount">
       <p class="error" data-error-for="amount" role="alert"></p>
     </div>
-    <label data-for="phone">M-Pesa phone number</label>
+    <label data-for="phone">${t.phoneLabel}</label>
     <input name="phone" type="tel" inputmode="tel" autocomplete="tel" required placeholder="0712 345 678" data-aria="phone">
-    <p class="hint" data-hint>Safaricom number: 07…, 01…, +254… or 254…</p>
+    <p class="hint" data-hint>${t.phoneHint}</p>
     <p class="error" data-error-for="phone" role="alert"></p>
     <p class="error" data-error-for="form" role="alert"></p>
     <button type="submit" data-pay></button>
@@ -201,33 +204,32 @@ const TEMPLATE = `
       <p data-status-message></p>
       <div class="waiting" data-waiting hidden>
         <p data-sent-to></p>
-        <progress data-progress max="60" value="60" aria-label="Time left to enter your PIN"></progress>
+        <progress data-progress max="60" value="60" aria-label="${t.pinTimeLabel}"></progress>
         <p class="countdown" data-countdown hidden></p>
         <p class="actions">
-          <button type="button" class="link" data-wrong-number>Wrong number?</button>
-          <button type="button" class="link" data-not-received>Didn't get it?</button>
+          <button type="button" class="link" data-wrong-number>${t.wrongNumber}</button>
+          <button type="button" class="link" data-not-received>${t.notReceived}</button>
         </p>
-        <p class="hint" data-resend-hint hidden>Check that your phone is on, unlocked and has
-          signal. If nothing comes within a minute, stop this attempt and try again.</p>
+        <p class="hint" data-resend-hint hidden>${t.resendHint}</p>
       </div>
       <dl class="receipt" data-receipt hidden>
-        <dt>Receipt</dt><dd data-receipt-number></dd>
-        <dt>Amount</dt><dd data-receipt-amount></dd>
+        <dt>${t.receipt}</dt><dd data-receipt-number></dd>
+        <dt>${t.amount}</dt><dd data-receipt-amount></dd>
       </dl>
     </div>
     <details class="paybill" data-paybill hidden>
       <summary data-paybill-title></summary>
       <ol class="paybill-steps">
-        <li>On your phone open <strong>M-PESA</strong> → <strong>Lipa na M-PESA</strong> → <strong>Pay Bill</strong>.</li>
-        <li>Business number: <strong class="mono" data-paybill-business></strong></li>
-        <li>Account number: <strong class="mono" data-paybill-account></strong>
-          <button type="button" class="link" data-copy-account>Copy</button></li>
-        <li>Amount: <strong data-paybill-amount></strong> (exactly this)</li>
-        <li>Enter your M-PESA PIN and send. This page turns Paid by itself.</li>
+        <li>${t.paybillOpen}</li>
+        <li>${t.businessNumber} <strong class="mono" data-paybill-business></strong></li>
+        <li>${t.accountNumber} <strong class="mono" data-paybill-account></strong>
+          <button type="button" class="link" data-copy-account>${t.copy}</button></li>
+        <li>${t.paybillAmount} <strong data-paybill-amount></strong> ${t.exactly}</li>
+        <li>${t.paybillPin}</li>
       </ol>
     </details>
     <p class="muted small" data-transport-note role="status"></p>
-    <button type="button" data-retry hidden>Try again</button>
+    <button type="button" data-retry hidden>${t.tryAgain}</button>
   </section>`;
 
 let counter = 0;
@@ -237,7 +239,8 @@ export class MpesaCheckoutElement extends HTMLElement {
     if (this.form) return;
     const uid = `mpesa-${++counter}`;
     const extras = [...this.children];
-    this.insertAdjacentHTML("afterbegin", TEMPLATE);
+    this.t = stringsFor(this);
+    this.insertAdjacentHTML("afterbegin", template(this.t));
     extras.forEach((child) => child.hasAttribute("data-when-paid") && (child.hidden = true));
     for (const label of this.querySelectorAll("[data-for]")) label.htmlFor = `${uid}-${label.dataset.for}`;
     for (const input of this.querySelectorAll("[data-aria]")) {
@@ -250,7 +253,7 @@ export class MpesaCheckoutElement extends HTMLElement {
     this.panel = this.querySelector("[data-status-panel]");
     this.panel.setAttribute("aria-labelledby", (this.querySelector("[data-status-title]").id = `${uid}-title`));
     this.button = this.querySelector("[data-pay]");
-    this.button.textContent = this.getAttribute("label") || `Pay ${kes(this.getAttribute("amount"))}`;
+    this.button.textContent = this.getAttribute("label") || format(this.t.pay, { amount: kes(this.getAttribute("amount")) });
     if (this.hasAttribute("open-amount")) {
       this.querySelector("[data-amount-field]").hidden = false;
       const input = this.form.elements.amount;
@@ -277,7 +280,7 @@ export class MpesaCheckoutElement extends HTMLElement {
     });
     this.querySelector("[data-copy-account]").addEventListener("click", (event) => {
       const account = this.querySelector("[data-paybill-account]").dataset.account || "";
-      navigator.clipboard?.writeText(account).then(() => (event.target.textContent = "Copied"), () => {});
+      navigator.clipboard?.writeText(account).then(() => (event.target.textContent = this.t.copied), () => {});
     });
     const resume = this.getAttribute("resume");
     if (resume) {
@@ -314,13 +317,13 @@ export class MpesaCheckoutElement extends HTMLElement {
   validate(phone, amount) {
     const errors = {};
     if (!PHONE_RE.test(phone.replace(/[\s\-().]/g, ""))) {
-      errors.phone = "Enter a Kenyan M-Pesa number, e.g. 0712 345 678.";
+      errors.phone = this.t.phoneError;
     }
     if (this.hasAttribute("open-amount")) {
       const n = Number(amount);
       const low = Number(this.getAttribute("min") || 1);
       const high = Number(this.getAttribute("max") || 250000);
-      if (!Number.isInteger(n) || n < low || n > high) errors.amount = `Enter a whole number from ${low} to ${high}.`;
+      if (!Number.isInteger(n) || n < low || n > high) errors.amount = format(this.t.amountError, { low, high });
     }
     return errors;
   }
@@ -337,7 +340,7 @@ export class MpesaCheckoutElement extends HTMLElement {
     this.key = this.key || newIdempotencyKey();
     const label = this.button.textContent;
     this.button.disabled = true;
-    this.button.textContent = "Sending…";
+    this.button.textContent = this.t.sending;
     let result;
     try {
       result = await startPayment({
@@ -346,7 +349,7 @@ export class MpesaCheckoutElement extends HTMLElement {
       });
     } catch {
       // Network error: keep the same key so a resend cannot start a second payment.
-      this.errors({}, "Could not reach the shop. Check your connection and press Pay again.");
+      this.errors({}, this.t.networkError);
       this.emit("mpesa-error", { error: "network", fields: {}, status: 0 });
       this.button.disabled = false;
       this.button.textContent = label;
@@ -364,7 +367,7 @@ export class MpesaCheckoutElement extends HTMLElement {
     }
     if (response.status >= 400 && response.status < 500 && response.status !== 429) this.key = null;
     const wait = response.headers.get("Retry-After");
-    const message = (body.error || "Something went wrong.") + (wait ? ` (wait ${wait} s)` : "");
+    const message = (body.error || this.t.somethingWrong) + (wait ? format(this.t.wait, { seconds: wait }) : "");
     this.errors(body.fields || {}, message);
     this.emit("mpesa-error", { error: message, fields: body.fields || {}, status: response.status });
   }
@@ -372,7 +375,7 @@ export class MpesaCheckoutElement extends HTMLElement {
   watch(payment, links) {
     if (this.stream) this.stream.stop();
     this.stream = new StatusStream({
-      api: this.api, token: this.token, payment, links,
+      api: this.api, token: this.token, payment, links, strings: this.t,
       onPayment: (p) => this.render(p),
       onNote: (text, transport) => {
         this.panel.dataset.transport = transport;
@@ -399,7 +402,7 @@ export class MpesaCheckoutElement extends HTMLElement {
       body = await response.json().catch(() => ({}));
     } catch {
       button.disabled = false;
-      this.querySelector("[data-transport-note]").textContent = "Could not reach the shop. Try again.";
+      this.querySelector("[data-transport-note]").textContent = this.t.stopNetworkError;
       return;
     }
     button.disabled = false;
@@ -426,7 +429,7 @@ export class MpesaCheckoutElement extends HTMLElement {
       const left = deadline - Date.now();
       el.hidden = false;
       bar.value = Math.max(0, left / 1000);
-      el.textContent = left > 0 ? `Time left to enter your PIN: ${formatLeft(left)}` : "Waiting for M-Pesa to confirm…";
+      el.textContent = left > 0 ? format(this.t.timeLeft, { left: formatLeft(left) }) : this.t.confirming;
       if (left <= 0) clearInterval(this.timer);
     };
     tick();
@@ -445,19 +448,18 @@ export class MpesaCheckoutElement extends HTMLElement {
     $("[data-status-message]").textContent = payment.message;
     const paid = payment.status === "paid";
     $("[data-receipt]").hidden = !paid;
-    $("[data-receipt-number]").textContent = payment.receipt || "(confirmed; receipt to follow)";
+    $("[data-receipt-number]").textContent = payment.receipt || this.t.receiptToFollow;
     $("[data-receipt-amount]").textContent = payment.amount_display;
     const waiting = !payment.terminal && ["pending", "initiating", "unknown"].includes(payment.status);
     $("[data-waiting]").hidden = !waiting;
-    $("[data-sent-to]").textContent = payment.phone_display
-      ? `Prompt sent to ${payment.phone_display} for ${payment.amount_display}.`
-      : `Prompt for ${payment.amount_display}.`;
+    const sent = { phone: payment.phone_display, amount: payment.amount_display };
+    $("[data-sent-to]").textContent = format(payment.phone_display ? this.t.sentTo : this.t.sentFor, sent);
     $("[data-wrong-number]").hidden = !payment.cancellable;
     if (!waiting) $("[data-resend-hint]").hidden = true;
     this.countdown(waiting && payment.status !== "unknown" ? payment.pin_deadline : null, payment.pin_seconds);
     const again = payment.terminal && (payment.retry || (paid && this.hasAttribute("open-amount")));
     $("[data-retry]").hidden = !again;
-    $("[data-retry]").textContent = paid ? this.getAttribute("again-label") || "Pay again" : "Try again";
+    $("[data-retry]").textContent = paid ? this.getAttribute("again-label") || this.t.payAgain : this.t.tryAgain;
     this.paybill(payment.paybill);
     for (const child of this.querySelectorAll("[data-when-paid]")) child.hidden = !paid;
     this.emit("mpesa-status", { payment });
@@ -473,9 +475,7 @@ export class MpesaCheckoutElement extends HTMLElement {
     const box = $("[data-paybill]");
     box.hidden = !info;
     if (!info) return;
-    $("[data-paybill-title]").textContent = info.primary
-      ? "Pay from the M-Pesa menu instead"
-      : "Didn't get the prompt? Pay from the M-Pesa menu";
+    $("[data-paybill-title]").textContent = info.primary ? this.t.paybillPrimary : this.t.paybillFolded;
     $("[data-paybill-business]").textContent = info.business_number;
     const account = $("[data-paybill-account]");
     account.textContent = info.account_display;
