@@ -75,8 +75,12 @@ ATTRIBUTION = [
     ),
     ("channel layer (channels_redis / redis-py / in-memory)", r"channels_redis|\(redis/|channels/layers\.py"),
     (
-        "on_commit broadcast, sync part (re-read payment + select_related, payload, event INSERT)",
+        "broadcast (payload in each language, group_send from the DB thread, BROADCAST event INSERT)",
         r"^broadcast_payment_status ",
+    ),
+    (
+        "after-commit hook, rest (read the committed payment and payable, signal)",
+        r"push_status \(",
     ),
     ("callback_store (payment lookup + raw CallbackRecord INSERT)", r"^callback_store "),
     (
@@ -85,7 +89,11 @@ ATTRIBUTION = [
     ),
     ("_finish (CallbackRecord UPDATE + callback PaymentEvent INSERT)", r"^_finish "),
     ("parse_stk_callback (JSON + validation)", r"^parse_stk_callback "),
-    ("rest of the callback view (token HMAC, headers, JsonResponse)", r"^stk_callback |_token_safe_logging"),
+    ("callback_process, rest (payment read in the transaction, BEGIN/COMMIT)", r"^callback_process "),
+    (
+        "callback door (bounded JSON read, token HMAC, IP check, answer)",
+        r"^answer_callback |^CallbackEndpoint|^_token_safe_logging",
+    ),
     (
         "WebSocket consumer + Daphne frame out",
         r"PaymentStatusConsumer|AsyncJsonWebsocketConsumer|WebsocketConsumer|\(daphne/ws_protocol|autobahn",
@@ -95,7 +103,7 @@ ATTRIBUTION = [
         r"AuthMiddleware|SessionMiddleware \(channels|OriginValidator",
     ),
     ("Django request machinery (ASGI handler, middleware, request/response objects)", r"\(django/"),
-    ("payments ASGI wrappers (AccessLog, BodySizeLimit)", r"asgi_middleware"),
+    ("ASGI wrappers (access log, body limit; mpesa_plumbing/asgi.py)", r"\(mpesa_plumbing/asgi"),
     ("asgiref sync<->async hops (thread per request, futures)", r"\(asgiref/|\(concurrent/"),
     (
         "event-loop thread: Daphne/Twisted HTTP, asyncio scheduling and transport writes",
