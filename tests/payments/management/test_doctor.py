@@ -10,15 +10,11 @@ command as an operator does, as a process.
 """
 
 import json
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 
-import httpx
 import pytest
-from django.core.management import CommandError, call_command
 from django.db import connections
 
 from payments.daraja import client as client_module
@@ -26,6 +22,8 @@ from tests.helpers.fake_daraja import FakeDaraja
 from tests.helpers.live import App
 from tests.helpers.procs import ROOT, free_port, wait_until
 from tests.helpers.topology import Process
+
+from .doctor_support import Route, assert_only, doctor, listening
 
 pytestmark = pytest.mark.slow
 
@@ -73,59 +71,9 @@ def gateway(app, tmp_path_factory):
         ],
         log_path=tmp_path_factory.mktemp("gateway") / "gateway.log",
     ).start()
-    wait_until(lambda: _listening(port), timeout=10, message="the gateway")
+    wait_until(lambda: listening(port), timeout=10, message="the gateway")
     yield f"http://127.0.0.1:{port}"
     process.stop()
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Route(httpx.AsyncBaseTransport):
-    """The client's transport hook: requests for Safaricom's hosts go to loopback servers,
-    loopback requests go where they are addressed, anything else is unreachable."""
-
-    def __init__(self, hosts: dict[str, str]):
-        self.hosts = hosts
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        if url.host in self.hosts:
-            target = httpx.URL(self.hosts[url.host])
-            url = url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
-        elif url.host != "127.0.0.1":
-            raise httpx.ConnectError(f"no route to {url.host}", request=request)
-        headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
-        async with httpx.AsyncClient(follow_redirects=False) as http:
-            answer = await http.request(request.method, url, headers=headers, content=await request.aread())
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
-
-
-class Report:
-    def __init__(self, output: str, exit_status: int):
-        self.records = [json.loads(line) for line in output.splitlines() if line.strip()]
-        self.exit_status = exit_status
-        self.checks = {r["check"]: r for r in self.records if "check" in r}
-
-    def __getitem__(self, name: str) -> dict:
-        return self.checks[name]
-
-    def status(self, name: str) -> str:
-        return self.checks[name]["status"]
-
-
-def doctor(*, human: bool = False) -> Report | tuple[str, int]:
-    out, exit_status = StringIO(), 0
-    try:
-        call_command("mpesa", *([] if human else ["--json"]), "doctor", stdout=out, stderr=StringIO())
-    except CommandError as exc:
-        exit_status = exc.returncode
-    return (out.getvalue(), exit_status) if human else Report(out.getvalue(), exit_status)
 
 
 @pytest.fixture
@@ -165,17 +113,6 @@ def production(dev, gateway, monkeypatch, redis):
     default = settings.DATABASES["default"]
     settings.DATABASES = {"default": {**default, "ENGINE": "django.db.backends.postgresql"}}
     return settings
-
-
-def assert_only(report: Report, failing: str, status: str = "FAIL", passing: tuple[str, ...] = ()) -> dict:
-    """``failing`` has ``status`` and a fix, every check in ``passing`` passed, and the exit
-    status is 1 exactly when some check failed."""
-    assert report.status(failing) == status, report[failing]
-    for name in passing:
-        assert report.status(name) == "PASS", report[name]
-    assert report.exit_status == int(any(r["status"] == "FAIL" for r in report.checks.values()))
-    assert report[failing]["fix"], "a check that did not pass says how to fix it"
-    return report[failing]
 
 
 # --- the all-pass case and the output ------------------------------------------------------
@@ -368,9 +305,7 @@ def test_an_answer_without_a_date_header_is_not_compared(dev, app):
 def test_production_with_the_single_process_defaults_fails(dev):
     dev.DEBUG = False
     found = assert_only(doctor(), "deployment", passing=("credentials", "passkey"))
-    assert found["found"].startswith(
-        "cache LocMemCache, database sqlite3, channel layer LocalChannelLayer"
-    )
+    assert found["found"].startswith("cache LocMemCache, database sqlite3, channel layer LocalChannelLayer")
     assert "REDIS_URL" in found["fix"] and "PostgreSQL" in found["fix"]
 
 
