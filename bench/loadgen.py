@@ -91,6 +91,11 @@ class Bench:
             public_id=self.payments[i]["public_id"]
         )
 
+    def ws_origin(self, i: int) -> str:
+        """The page's origin: the process that serves socket ``i`` (origins are compared by
+        scheme, host and port)."""
+        return self.ws_bases[i % len(self.ws_bases)].replace("ws://", "http://", 1)
+
     def callback_url(self, i: int) -> str:
         return self.http_bases[(i // 2) % len(self.http_bases)] + self.payments[i]["callback_path"]
 
@@ -98,7 +103,7 @@ class Bench:
         ws = await session.ws_connect(
             self.ws_url(i),
             headers={"Cookie": self.cookie},
-            origin=self.spec["origin"],
+            origin=self.ws_origin(i),
             autoping=True,
             compress=0,
             timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5),
@@ -400,7 +405,9 @@ class Bench:
         finally:
             close_started = time.perf_counter()
             await asyncio.wait(
-                [asyncio.create_task(ws.close()) for ws in self.sockets] or [asyncio.sleep(0)], timeout=20
+                [asyncio.create_task(ws.close()) for ws in self.sockets]
+                or [asyncio.create_task(asyncio.sleep(0))],
+                timeout=20,
             )
             for task in self.readers:
                 task.cancel()

@@ -112,7 +112,7 @@ def push_table(results: dict) -> list[str]:
     for row in results["push"]:
         cfg, n = row.get("config"), row.get("n")
         if "error" in row:
-            lines.append(f"  {cfg:<12} {n:<5}| ERROR: {row['error'][:200]}")
+            lines.append(f"  {cfg!s:<12} {n!s:<5}| ERROR: {row['error'][:200]}")
             continue
         floor = _floor_for(results, n)
         con, idle, fx = row.get("connect") or {}, row.get("idle") or {}, row.get("fixed") or {}

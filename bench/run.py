@@ -167,7 +167,8 @@ class Run:
         )
         if done.returncode != 0:
             raise RuntimeError(f"bench.seed failed:\n{done.stdout}\n{done.stderr}")
-        self.session_key = json.loads(self.fixtures.read_text())["session_key"]
+        fixtures = json.loads(self.fixtures.read_text())
+        self.session_key, self.wallet_id = fixtures["session_key"], fixtures["wallet"]
 
     def fresh_db(self, name: str) -> Path:
         db = self.work / f"{name}.sqlite3"
@@ -276,7 +277,6 @@ class Run:
             "fixtures": str(fixtures),
             "ws_base": f"ws://127.0.0.1:{ws_port}",
             "ws_path": "/ws/payments/{public_id}/",
-            "origin": f"http://127.0.0.1:{ws_port}",
             "http_base": f"http://127.0.0.1:{cb_port}",
             "status_base": f"http://127.0.0.1:{ws_port}",
             "cookie": f"sessionid={session}",

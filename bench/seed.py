@@ -76,6 +76,7 @@ def main() -> None:
         "session_key": session.session_key,
         "username": USERNAME,
         "password": PASSWORD,
+        "wallet": str(wallet.public_id),
         "payments": [
             {
                 "pk": p.pk,

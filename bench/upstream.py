@@ -38,7 +38,9 @@ def measure_oauth(run) -> None:
         )
         webs.append(run.daphne(f"oauth-{port}", env=env, port=port, cpus=None))
     cap_s = min(OAUTH_CAP_S, run.left() - 20)
-    result = asyncio.run(initiate_many([w.url for w in webs], run.session_key, OAUTH_PAYMENTS, cap_s))
+    result = asyncio.run(
+        initiate_many([w.url for w in webs], run.session_key, run.wallet_id, OAUTH_PAYMENTS, cap_s)
+    )
     result["server_cpu_s"] = {str(w.port): cpu_seconds(w.pid) for w in webs}
     result["server_log_tail"] = {str(w.port): errors_in(w.log()) for w in webs}
     run.stop(*webs)
@@ -46,7 +48,7 @@ def measure_oauth(run) -> None:
     log(f"oauth: {json.dumps({k: v for k, v in result.items() if k != 'server_log_tail'})[:400]}")
 
 
-async def initiate_many(urls: list[str], session_key: str, count: int, cap_s: float) -> dict:
+async def initiate_many(urls: list[str], session_key: str, wallet: str, count: int, cap_s: float) -> dict:
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header must match
     headers = {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf}
     statuses: dict[str, int] = {}
@@ -65,7 +67,14 @@ async def initiate_many(urls: list[str], session_key: str, count: int, cap_s: fl
                 url = urls[k % len(urls)] + "/payments/initiate/"
                 try:
                     async with http.post(
-                        url, json={"amount": 10, "phone": f"2547{90_000_000 + k:08d}"}, headers=headers
+                        url,
+                        json={
+                            "payable": "wallet",
+                            "id": wallet,
+                            "amount": 10,
+                            "phone": f"2547{90_000_000 + k:08d}",
+                        },
+                        headers=headers,
                     ) as r:
                         await r.read()
                         key = str(r.status)
