@@ -1,7 +1,8 @@
 """The hot path's statements, compiled once.
 
-A callback runs the same handful of statements every time: read the payment, read (and lock)
-its payable, add timeline events. Compiling them through the ORM costs more CPU than running
+A callback runs the same handful of statements every time: store the raw record (finding its
+payment in the same INSERT), read the payment, read (and lock) its payable, add timeline
+events, record the outcome. Compiling them through the ORM costs more CPU than running
 them (bench/README.md, "profile"), so they are built here from the ORM's own compiler on first
 use for each database connection, then run again with new parameters: still parameterised,
 still the model's columns and converters, on SQLite and PostgreSQL alike (tests/payments/
@@ -17,7 +18,7 @@ from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
 
-from .models import PaymentEvent
+from .models import CallbackRecord, Payment, PaymentEvent
 
 _SENTINEL = -7_000_001  # a pk no row has: compiled once, replaced by the real one per call
 
@@ -92,3 +93,68 @@ def event_add(
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+_record_fields = [f for f in CallbackRecord._meta.concrete_fields if not f.primary_key]
+_record_sql: dict[str, str] = {}
+_payment_public_id = Payment._meta.get_field("public_id")
+
+
+def callback_record_add(record: CallbackRecord, *, public_id: Any) -> CallbackRecord:
+    """INSERT the unsaved raw ``record`` with ``payment_id`` found by the callback URL's
+    ``public_id`` in the same statement (NULL when no payment has it), and RETURNING the new
+    id and payment id: one statement instead of a lookup and an insert."""
+    using = router.db_for_write(CallbackRecord)
+    connection = connections[using]
+    sql = _record_sql.get(using)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns, marks = [], []
+        for field in _record_fields:
+            columns.append(quote(field.column))
+            marks.append(
+                f"(SELECT {quote(Payment._meta.pk.column)} FROM {quote(Payment._meta.db_table)} WHERE "
+                f"{quote(_payment_public_id.column)} = %s)"
+                if field.name == "payment"
+                else "%s"
+            )
+        sql = (
+            f"INSERT INTO {quote(CallbackRecord._meta.db_table)} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(marks)}) RETURNING {quote(CallbackRecord._meta.pk.column)}, "
+            f"{quote(CallbackRecord._meta.get_field('payment').column)}"
+        )
+        _record_sql[using] = sql
+    params = [
+        _payment_public_id.get_db_prep_value(public_id, connection)
+        if field.name == "payment"
+        else field.get_db_prep_save(field.pre_save(record, add=True), connection)
+        for field in _record_fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        record.pk, record.payment_id = cursor.fetchone()
+    record._state.adding, record._state.db = False, using
+    return record
+
+
+_update_sql: dict[tuple[str, type[Model], tuple[str, ...]], str] = {}
+
+
+def row_update(instance: Model, fields: tuple[str, ...]) -> None:
+    """``instance.save(update_fields=fields)`` as one UPDATE compiled once per connection and
+    field set (no signals: the hot path's models have no receivers for them)."""
+    model = type(instance)
+    using = router.db_for_write(model)
+    connection = connections[using]
+    concrete = [model._meta.get_field(name) for name in fields]
+    key = (using, model, fields)
+    sql = _update_sql.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(field.column)} = %s" for field in concrete)
+        sql = _update_sql[key] = (
+            f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {quote(model._meta.pk.column)} = %s"
+        )
+    params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in concrete]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, instance.pk])

@@ -30,7 +30,7 @@ from ..daraja.payloads import StkResult
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..paybill import paybill_open, read_paybill_account
 from ..prepared import event_add
-from .callbacks import KEPT_HEADERS
+from .callbacks import callback_store
 from .settle import payment_apply_result, payment_flag
 
 logger = logging.getLogger("payments.c2b")
@@ -72,27 +72,17 @@ def c2b_verdict(notice: wire.C2BNotice, shortcode: str) -> Verdict:
     return Verdict(wire.ACCEPT, f"accepted for payment {payment.public_id}")
 
 
-def c2b_store(
-    *, kind: str, body: bytes, headers: dict[str, str], remote_ip: str | None, ip_allowed: bool | None
-) -> CallbackRecord:
-    """Persist what arrived, before it is trusted or parsed (committed on return)."""
-    cap = settings.PAYMENTS_MAX_BODY_BYTES
-    return CallbackRecord.objects.create(
-        kind=kind,
-        remote_ip=remote_ip,
-        ip_allowed=ip_allowed,
-        headers={k: v[:200] for k, v in headers.items() if k.lower() in KEPT_HEADERS},
-        body=body[:cap].decode("utf-8", errors="replace"),
-        body_truncated=len(body) > cap,
-    )
-
-
 def c2b_validate(
     *, shortcode: str, body: bytes, headers: dict[str, str], remote_ip: str | None, ip_allowed: bool | None
 ) -> dict:
     """Store a Validation raw, decide, record the decision; returns the answer body."""
-    record = c2b_store(
-        kind=K.C2B_VALIDATION, body=body, headers=headers, remote_ip=remote_ip, ip_allowed=ip_allowed
+    record = callback_store(
+        public_id=None,
+        kind=K.C2B_VALIDATION,
+        body=body,
+        headers=headers,
+        remote_ip=remote_ip,
+        ip_allowed=ip_allowed,
     )
     return _decide(record, shortcode)
 
@@ -264,8 +254,13 @@ def c2b_receive(
 ) -> CallbackRecord:
     """Store, then process, one Confirmation (the callback door calls this through the
     database bridge). The record is committed before processing starts."""
-    record = c2b_store(
-        kind=K.C2B_CONFIRMATION, body=body, headers=headers, remote_ip=remote_ip, ip_allowed=ip_allowed
+    record = callback_store(
+        public_id=None,
+        kind=K.C2B_CONFIRMATION,
+        body=body,
+        headers=headers,
+        remote_ip=remote_ip,
+        ip_allowed=ip_allowed,
     )
     c2b_process(record, shortcode=shortcode)
     record.refresh_from_db()
@@ -275,7 +270,8 @@ def c2b_receive(
 def c2b_replay(record: CallbackRecord) -> CallbackRecord:
     """Re-run a stored Confirmation as a new record (idempotent: the receipt is unique, so a
     replay of a processed one is a duplicate). A Validation is decided again, read-only."""
-    copy = c2b_store(
+    copy = callback_store(
+        public_id=None,
         kind=record.kind,
         body=record.body.encode("utf-8"),
         headers=record.headers,

@@ -13,47 +13,50 @@ from django.utils import timezone
 
 from ..daraja.payloads import MalformedCallback, StkResult, parse_stk_callback
 from ..models import CallbackRecord, Payment, PaymentEvent
-from ..prepared import event_add, row_by_pk
+from ..prepared import callback_record_add, event_add, row_by_pk, row_update
 from .confirm import success_confirmed_by_query
 from .settle import Applied, payment_apply_result
 
 logger = logging.getLogger("payments")
 O = CallbackRecord.Outcome  # noqa: E741
+OUTCOME_FIELDS = ("outcome", "detail", "processed_at", "checkout_request_id", "result_code")
 KEPT_HEADERS = ("content-type", "content-length", "user-agent", "businessshortcode", "x-forwarded-for")
 
 
 def callback_store(
     *,
-    public_id: uuid.UUID,
+    public_id: uuid.UUID | None,
     body: bytes,
     headers: dict[str, str],
     remote_ip: str | None,
     ip_allowed: bool | None,
+    kind: str = CallbackRecord.Kind.STK,
 ) -> CallbackRecord:
-    """Persist what arrived, before it is trusted or parsed (committed on return)."""
+    """Persist what arrived, before it is trusted or parsed (committed on return). An STK
+    callback's URL names its payment (``public_id``); a C2B notice's does not (None)."""
     cap = settings.PAYMENTS_MAX_BODY_BYTES
     text = body[:cap].decode("utf-8", errors="replace")
-    return CallbackRecord.objects.create(
-        # the id only (one column): callback_process reads the row inside its transaction
-        payment_id=Payment.objects.filter(public_id=public_id).values_list("pk", flat=True).first(),
+    record = CallbackRecord(
+        kind=kind,
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
         headers={k: v[:200] for k, v in headers.items() if k.lower() in KEPT_HEADERS},
         body=text,
         body_truncated=len(body) > cap,
     )
+    # One INSERT that also finds the payment by the URL's id (only its id: callback_process
+    # reads the row inside its transaction).
+    return callback_record_add(record, public_id=public_id)
 
 
 def _finish(record: CallbackRecord, outcome: str, detail: str, result: StkResult | None = None) -> None:
     record.outcome = outcome
     record.detail = detail[:2000]
     record.processed_at = timezone.now()
-    fields = ["outcome", "detail", "processed_at"]
     if result is not None:
         record.checkout_request_id = result.checkout_request_id[:64]
         record.result_code = result.result_code[:32]
-        fields += ["checkout_request_id", "result_code"]
-    record.save(update_fields=fields)
+    row_update(record, OUTCOME_FIELDS)
     if record.payment_id:
         event_add(
             record.payment_id,

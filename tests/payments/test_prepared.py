@@ -1,14 +1,16 @@
 """payments/prepared.py: the hot path's statements compiled once give exactly what the ORM
 gives, on SQLite and (postgres mark: ``python -m tests.run_postgres``) on PostgreSQL."""
 
+import uuid
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from frontend.models import Wallet
-from payments.models import Payment, PaymentEvent
+from payments.models import CallbackRecord, Payment, PaymentEvent
 from payments.payables import payable_for_update, payable_of
-from payments.prepared import event_add, row_by_pk
+from payments.prepared import callback_record_add, event_add, row_by_pk, row_update
 from tests.factories import make_payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -58,3 +60,35 @@ def test_an_event_added_reads_back_as_written(user):
     assert note.created_at <= broadcast.created_at
     # queryable by JSON key like any ORM-written row
     assert PaymentEvent.objects.filter(detail__receipt="SKN0000001").get() == note
+
+
+def test_the_raw_record_finds_its_payment_in_the_same_insert(user):
+    payment = make_payment(user, amount=70)
+    body = '{"Body": {"stkCallback": {"ResultCode": 0}}}'
+    with CaptureQueriesContext(connection) as queries:
+        record = callback_record_add(
+            CallbackRecord(remote_ip="127.0.0.1", ip_allowed=True, headers={"User-Agent": "x"}, body=body),
+            public_id=payment.public_id,
+        )
+    assert len(queries.captured_queries) == 1
+    stored = CallbackRecord.objects.get(pk=record.pk)
+    assert (stored.payment_id, stored.body, stored.headers, stored.remote_ip, stored.ip_allowed) == (
+        payment.pk,
+        body,
+        {"User-Agent": "x"},
+        "127.0.0.1",
+        True,
+    )
+    assert stored.outcome == CallbackRecord.Outcome.RECEIVED and stored.received_at == record.received_at
+    # a callback for no payment is still stored, with no payment
+    orphan = callback_record_add(CallbackRecord(body="not json"), public_id=uuid.uuid4())
+    assert orphan.payment_id is None and CallbackRecord.objects.get(pk=orphan.pk).body == "not json"
+
+
+def test_a_prepared_update_writes_exactly_the_named_fields(user):
+    payment = make_payment(user, amount=70)
+    record = callback_record_add(CallbackRecord(body="{}"), public_id=payment.public_id)
+    record.outcome, record.detail, record.body = "applied", "pending -> paid", "changed in memory only"
+    row_update(record, ("outcome", "detail"))
+    stored = CallbackRecord.objects.get(pk=record.pk)
+    assert (stored.outcome, stored.detail, stored.body) == ("applied", "pending -> paid", "{}")
