@@ -102,7 +102,10 @@ ATTRIBUTION = [
         "WebSocket handshake / auth (not expected during the window)",
         r"AuthMiddleware|SessionMiddleware \(channels|OriginValidator",
     ),
-    ("Django request machinery (ASGI handler, middleware, request/response objects)", r"\(django/"),
+    (
+        "Django, no product caller in the sample (ORM row building, converters, SQLite execute)",
+        r"\(django/",
+    ),
     ("ASGI wrappers (access log, body limit; mpesa_plumbing/asgi.py)", r"\(mpesa_plumbing/asgi"),
     ("asgiref sync<->async hops (thread per request, futures)", r"\(asgiref/|\(concurrent/"),
     (
