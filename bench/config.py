@@ -11,7 +11,7 @@ import time
 from tests.helpers.topology import ROOT
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "510"))
+BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "570"))
 N_SMALL, N_LARGE = (200, 500) if QUICK else (1000, 5000)
 N_POLL_REFERENCE = 100 if QUICK else 500  # polling below one core's capacity: the clean distribution
 SPARE = 40  # extra payments for the warm-up (never measured)
@@ -32,6 +32,8 @@ STACK_STAGE_ESTIMATES = {  # connect + idle + fixed window (the ladder has its o
     "redis-2p": (30, 75),
     "redis-2p-spread": (30, 75),
     "pubsub-1p": (30, 75),
+    "pg-redis-1p": (30, 0),  # PostgreSQL rows: 1,000 sockets and the ladder only
+    "pg-redis-2p-spread": (30, 0),
 }
 LADDER_ESTIMATE_S = 35
 

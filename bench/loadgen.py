@@ -78,6 +78,13 @@ class Bench:
         # The driver's own collector runs only here, between windows (see main): a pause of
         # the load generator must never be measured as server latency.
         gc.collect()
+        if self.spec["db"].startswith("postgres"):
+            import psycopg  # only for the PostgreSQL rows
+
+            with psycopg.connect(self.spec["db"].replace("postgres://", "postgresql://", 1)) as db:
+                for statement in self.spec["reset_sql"]:
+                    db.execute(statement)
+            return
         db = sqlite3.connect(self.spec["db"], timeout=30)
         try:
             for statement in self.spec["reset_sql"]:

@@ -45,6 +45,7 @@ from .config import (
 from .floor import RESET_SQL as FLOOR_RESET_SQL
 from .floor import seed as floor_seed
 from .polling import measure_polling
+from .postgres import postgres_rows
 from .procstat import raise_nofile
 from .servers import STACK_RESET_SQL, BenchDaphne, errors_in, healthz, pin, redis_version, stack_env, taskset
 from .upstream import measure_oauth
@@ -57,6 +58,7 @@ class Run:
         self.work = Path(tempfile.mkdtemp(prefix="mpx-bench-"))
         self.procs: list[Process] = []
         self.redis: RedisServer | None = None
+        self.postgres = None  # a PostgresServer once bench/postgres.py started one
         self.results: dict = {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "quick": QUICK,
@@ -122,6 +124,9 @@ class Run:
         if self.redis:
             with contextlib.suppress(Exception):
                 self.redis.stop()
+        if self.postgres:
+            with contextlib.suppress(Exception):
+                self.postgres.stop()
 
     def driver(self, spec: dict, name: str) -> dict:
         """Run bench.loadgen on its own core; returns its JSON (or an error record)."""
@@ -299,12 +304,16 @@ class Run:
         }
 
     # --- push: our stack --------------------------------------------------------------
-    def stack(self, config: str, layer: str, processes: int, spread: bool = False) -> None:
+    def stack(
+        self, config: str, layer: str, processes: int, spread: bool = False, database: dict | None = None
+    ) -> None:
         """``processes`` = 1: one Daphne on core 0. 2: callbacks go to process A (core 0),
         sockets live on process B (core 1); the driver and Redis then float on both cores.
         ``spread``: both processes take sockets and callbacks, as behind nginx (socket i on
-        process i % 2, its callback on (i // 2) % 2: half the frames cross processes)."""
-        db = self.fresh_db(config)
+        process i % 2, its callback on (i // 2) % 2: half the frames cross processes).
+        ``database``: {"url", "fixtures", "session"} of a PostgreSQL copy (bench/postgres.py)
+        instead of a copy of the SQLite template."""
+        db = database["url"] if database else self.fresh_db(config)
         small, large = STACK_STAGE_ESTIMATES[config]
         if not self.fits(config, small + LADDER_ESTIMATE_S):
             return
@@ -322,6 +331,7 @@ class Run:
                 # `make run` (memory layer) runs the job runner in the web process; the Redis
                 # topologies run it in a separate worker, which the callback path does not need.
                 PAYMENTS_RUN_JOBS_IN_PROCESS="true" if layer == "memory" else "false",
+                database_url=database["url"] if database else None,
             )
             webs.append(self.daphne(f"{config}-{port}", env=env, port=port, cpus=cpu))
         cb_web, sock_web = webs[0], webs[-1]
@@ -343,8 +353,8 @@ class Run:
         spec = self.push_spec(
             label=config,
             stages=stages,
-            fixtures=self.fixtures,
-            session=self.session_key,
+            fixtures=database["fixtures"] if database else self.fixtures,
+            session=database["session"] if database else self.session_key,
             ws_port=sock_web.port,
             cb_port=cb_web.port,
             db=db,
@@ -387,6 +397,7 @@ class Run:
             self.stack("redis-1p", "redis", 1)
             self.stack("redis-2p", "redis", 2)
             self.stack("redis-2p-spread", "redis", 2, spread=True)
+            postgres_rows(self)
             measure_oauth(self)
             measure_polling(self)
             if os.environ.get("BENCH_PUBSUB") == "1":  # extra row (~65 s): RedisPubSubChannelLayer

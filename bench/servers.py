@@ -16,7 +16,7 @@ STACK_RESET_SQL = [
     # Settled payments back to pending (as bench.seed created them), while the server idles.
     "UPDATE payments_payment SET status='pending', version=2, settled_by='', result_code='', "
     "result_desc='', receipt_number=NULL, transaction_date=NULL, paid_phone='', settled_at=NULL, "
-    "flagged=0, review_reason='' WHERE status != 'pending'",
+    "flagged=false, review_reason='' WHERE status != 'pending'",
     "DELETE FROM frontend_ledgerentry",
     "DELETE FROM payments_paymentevent",
     "DELETE FROM payments_callbackrecord",
@@ -48,7 +48,15 @@ class BenchDaphne(Daphne):
         self.gc_log = gc_log
 
 
-def stack_env(*, port: int, db: Path, redis_url: str = "", layer: str = "memory", **extra) -> dict:
+def stack_env(
+    *,
+    port: int,
+    db: Path | str,
+    redis_url: str = "",
+    layer: str = "memory",
+    database_url: str | None = None,
+    **extra,
+) -> dict:
     """The production profile (DJANGO_DEBUG=false, JSON logs at INFO) on plain-HTTP loopback."""
     settings = dict(
         DJANGO_DEBUG="false",
@@ -79,7 +87,8 @@ def stack_env(*, port: int, db: Path, redis_url: str = "", layer: str = "memory"
     # BENCH_SERVER_ENV="NAME=value;NAME=value": experiments with server settings (applied last)
     trial = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_SERVER_ENV", "").split(";") if "=" in kv)
     env = {**settings, **extra, **trial}
-    return app_env(port=port, database_url=f"sqlite:///{db}", redis_url=redis_url, **env)
+    database_url = database_url or f"sqlite:///{db}"
+    return app_env(port=port, database_url=database_url, redis_url=redis_url, **env)
 
 
 def healthz(url: str) -> bool:
