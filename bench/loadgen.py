@@ -6,22 +6,9 @@ It opens the checkout sockets, sends callbacks, watches frames and reads the ser
 /proc figures; everything it measures is on one clock (``time.perf_counter``). Every phase
 is capped in count and in time.
 
-Push runs (``spec["stages"]``, e.g. N = 1,000 then 5,000 in the SAME server process):
-
-- ``warmup``   20 sockets opened and closed and 20 callbacks on spare payments (so one-off
-               imports and caches are not charged to the idle-socket memory), then a reset;
-- per stage, sockets are added up to the stage's N (the N = 5,000 stage adds 4,000 to the
-               1,000 already open):
-  ``connect``  ``connect_concurrency`` handshakes in flight; wall time until every new
-               socket's snapshot frame arrived; per-handshake times;
-  ``idle``     settle, then (RSS after - RSS before this stage's connect) / sockets added,
-               and the socket server's CPU over an idle window;
-  ``fixed``    callbacks at ``fixed_rate``/s (open loop) for ``fixed_seconds``: callback POST
-               → frame latency, POST answer time, server CPU per callback, GC pauses;
-  ``ladder``   (first stage only) increasing rates, ``rung_seconds`` each (fewer callbacks
-               when N is smaller than rate x rung_seconds: each callback needs a pending
-               payment with an open socket); a rung passes when p99 < 100 ms, no frame is
-               lost and the driver achieved >= 95% of the rate.
+Push runs (``spec["stages"]``, e.g. N = 1,000 then 5,000 in the SAME server process): a
+warm-up, then per stage ``connect``, ``idle``, ``fixed`` and (first stage) the ``ladder``;
+bench/README.md ("What is measured") says what each phase measures and when a rung passes.
 
 Polling runs (``poll``): no sockets, N customers GET the status endpoint (bench/polling.py).
 
@@ -32,7 +19,6 @@ pending, ledger/records/events deleted, wallet zeroed) while the server is idle.
 import asyncio
 import gc
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -41,8 +27,9 @@ import aiohttp
 
 from .polling import run_poll
 from .procstat import CLK_TCK, CpuMeter, gc_pauses, raise_nofile, rss_bytes, summary_ms, thread_cpu_ns
+from .report import window_summary
+from .servers import reset_database
 
-P99_LIMIT_MS = 100.0
 FRAME_WAIT_S = 5.0  # after the last callback of a window: frames later than this are lost
 
 
@@ -78,20 +65,7 @@ class Bench:
         # The driver's own collector runs only here, between windows (see main): a pause of
         # the load generator must never be measured as server latency.
         gc.collect()
-        if self.spec["db"].startswith("postgres"):
-            import psycopg  # only for the PostgreSQL rows
-
-            with psycopg.connect(self.spec["db"].replace("postgres://", "postgresql://", 1)) as db:
-                for statement in self.spec["reset_sql"]:
-                    db.execute(statement)
-            return
-        db = sqlite3.connect(self.spec["db"], timeout=30)
-        try:
-            for statement in self.spec["reset_sql"]:
-                db.execute(statement)
-            db.commit()
-        finally:
-            db.close()
+        reset_database(self.spec["db"], self.spec["reset_sql"])
 
     def ws_url(self, i: int) -> str:
         return self.ws_bases[i % len(self.ws_bases)] + self.spec["ws_path"].format(
@@ -281,37 +255,8 @@ class Bench:
         latencies = [self.recv[i] - self.sent[i] for i in targets if self.recv[i] is not None]
         span = last_send - t0
         achieved = (count - 1) / span if count > 1 and span > 0 else float(rate)
-        lat = summary_ms(latencies)
-        total_cpu = sum(v for v in cpu["cpu_s"].values() if v == v)
-        result = {
-            "rate": rate,
-            "count": count,
-            "achieved_rate": achieved,
-            "lost": count - len(latencies),
-            "bad_answers": len(bad),
-            "latency": lat,
-            "answer": summary_ms(answers),
-            "cpu_s": cpu["cpu_s"],
-            "system_cpu_s": cpu["system_cpu_s"],
-            "window_s": cpu["wall_s"],
-            "cpu_ms_per_callback": total_cpu * 1000 / max(1, count),
-            "server_cpu_ms_per_callback": sum(v for k, v in cpu["cpu_s"].items() if k != "redis" and v == v)
-            * 1000
-            / max(1, count),
-            "gc": gc_pauses(self.spec.get("gc_logs", []), wall0, time.time()),
-        }
-        why = []
-        if result["lost"]:
-            why.append("lost frames")
-        if result["bad_answers"]:
-            why.append("callback errors")
-        if lat["p99_ms"] is None or lat["p99_ms"] >= P99_LIMIT_MS:
-            why.append("p99")
-        if achieved < 0.95 * rate:
-            why.append("rate not reached by the driver")
-        result["passed"] = not why
-        result["why"] = why
-        return result
+        gc_seen = gc_pauses(self.spec.get("gc_logs", []), wall0, time.time())
+        return window_summary(rate, count, achieved, latencies, answers, len(bad), cpu, gc_seen)
 
     async def fixed(self, cb_session) -> dict:
         rate, seconds = self.spec["fixed_rate"], self.spec["fixed_seconds"]

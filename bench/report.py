@@ -1,7 +1,44 @@
 """The printed tables (every figure beside its ratio to the floor or to polling) and the
-target lines. Reads only the results dict that bench.run writes to JSON."""
+target lines, and each window's verdict (``window_summary``, for the load generator)."""
+
+from .procstat import summary_ms
 
 P99_LIMIT_MS = 100.0
+
+
+def window_summary(rate, count, achieved, latencies, answers, bad, cpu, gc) -> dict:
+    """One window's figures and its verdict: it passes when p99 < 100 ms, no frame is lost,
+    every callback got a 200 and the driver reached >= 95% of the rate."""
+    lat = summary_ms(latencies)
+    total_cpu = sum(v for v in cpu["cpu_s"].values() if v == v)
+    server_cpu = sum(v for k, v in cpu["cpu_s"].items() if k != "redis" and v == v)
+    result = {
+        "rate": rate,
+        "count": count,
+        "achieved_rate": achieved,
+        "lost": count - len(latencies),
+        "bad_answers": bad,
+        "latency": lat,
+        "answer": summary_ms(answers),
+        "cpu_s": cpu["cpu_s"],
+        "system_cpu_s": cpu["system_cpu_s"],
+        "window_s": cpu["wall_s"],
+        "cpu_ms_per_callback": total_cpu * 1000 / max(1, count),
+        "server_cpu_ms_per_callback": server_cpu * 1000 / max(1, count),
+        "gc": gc,
+    }
+    why = []
+    if result["lost"]:
+        why.append("lost frames")
+    if result["bad_answers"]:
+        why.append("callback errors")
+    if lat["p99_ms"] is None or lat["p99_ms"] >= P99_LIMIT_MS:
+        why.append("p99")
+    if achieved < 0.95 * rate:
+        why.append("rate not reached by the driver")
+    result["passed"] = not why
+    result["why"] = why
+    return result
 
 
 def _f(value, fmt: str = "{:.1f}", none: str = "-") -> str:

@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.helpers.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage, wait_until
+from tests.helpers.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage
 
 from . import report
 from .config import (
@@ -42,12 +42,11 @@ from .config import (
     STACK_STAGE_ESTIMATES,
     log,
 )
-from .floor import RESET_SQL as FLOOR_RESET_SQL
-from .floor import seed as floor_seed
+from .floor_stage import measure_floor
 from .polling import measure_polling
 from .postgres import postgres_rows
 from .procstat import raise_nofile
-from .servers import STACK_RESET_SQL, BenchDaphne, errors_in, healthz, pin, redis_version, stack_env, taskset
+from .servers import STACK_RESET_SQL, BenchDaphne, errors_in, pin, redis_version, stack_env, taskset
 from .upstream import measure_oauth
 
 
@@ -181,52 +180,6 @@ class Run:
         return db
 
     # --- push: floor ------------------------------------------------------------------
-    def floor(self) -> None:
-        db = self.work / "floor.sqlite3"
-        fixtures = self.work / "floor-fixtures.json"
-        fixtures.write_text(json.dumps(floor_seed(str(db), N_LARGE + SPARE)))
-        session = json.loads(fixtures.read_text())["session_key"]
-        name = "floor"
-        if not self.fits(name, 30):
-            return
-        http_port, ws_port = free_port(), free_port()
-        proc = self.start(
-            Process(
-                [
-                    *taskset(CPU_SERVER),
-                    PYTHON,
-                    "-m",
-                    "bench.floor",
-                    "--db",
-                    str(db),
-                    "--http-port",
-                    str(http_port),
-                    "--ws-port",
-                    str(ws_port),
-                ],
-                log_path=self.work / "floor.log",
-            )
-        )
-        wait_until(lambda: healthz(f"http://127.0.0.1:{http_port}"), timeout=20, message="floor /healthz")
-        log(f"floor: pid {proc.pid}")
-        spec = self.push_spec(
-            label="floor",
-            stages=[(N_SMALL, True, 15, 30), (N_LARGE, False, 20, 40)],
-            fixtures=fixtures,
-            session=session,
-            ws_port=ws_port,
-            cb_port=http_port,
-            db=db,
-            reset_sql=[FLOOR_RESET_SQL],
-            rss_pid=proc.pid,
-            cpu_pids={"server": proc.pid},
-            gc_logs=[],
-            ladder=FLOOR_LADDER,
-            budget=90,
-        )
-        self.record("floor", {"processes": 1}, self.driver(spec, name))
-        self.stop(proc)
-
     def record(self, config: str, extra: dict, result: dict) -> None:
         """One row per (config, N) stage of a driver run."""
         if "error" in result or not result.get("stages"):
@@ -390,7 +343,7 @@ class Run:
                 f"template database ready ({N_LARGE + SPARE} pending payments) "
                 f"in {time.time() - self.t0:.0f}s"
             )
-            self.floor()
+            measure_floor(self)
             self.redis = RedisServer(self.work).start()
             self.results["redis_version"] = redis_version()
             self.stack("memory-1p", "memory", 1)

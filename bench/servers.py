@@ -3,6 +3,7 @@ collector log, the reset between windows, and what to read back from a server.""
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -112,3 +113,22 @@ def redis_version() -> str:
         ).stdout.strip()
     except Exception:  # noqa: BLE001
         return "?"
+
+
+def reset_database(db: str, statements: list[str]) -> None:
+    """Put the bench database back between windows: ``db`` is a SQLite path or a PostgreSQL
+    URL (the PostgreSQL rows)."""
+    if db.startswith("postgres"):
+        import psycopg  # only the PostgreSQL rows need it
+
+        with psycopg.connect(db.replace("postgres://", "postgresql://", 1)) as connection:
+            for statement in statements:
+                connection.execute(statement)
+        return
+    connection = sqlite3.connect(db, timeout=30)
+    try:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()
