@@ -9,6 +9,7 @@ committed state is sent to the payment's group. From the database bridge's threa
 runs on the server's event loop (asgiref), so nothing else sends status frames.
 """
 
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -102,15 +103,16 @@ def language_codes() -> list[str]:
 
 
 def status_event(payment: Payment) -> dict[str, Any]:
-    """The group event: the payload once per language (``payments``: {"en": …, "sw": …}), so
-    each socket forwards the one in its customer's language (consumers.py). The facts are
-    read once; only the words are rendered per language."""
+    """The group event: the browser's frame once per language, already serialised (``frames``:
+    {"en": "…", "sw": "…"}), so each socket forwards the one in its customer's language as it
+    is (consumers.py) and nothing is encoded per socket. The facts are read once; only the
+    words are rendered per language."""
     facts = _payload_facts(payment)
-    payments = {}
+    frames = {}
     for code in language_codes():
         with translation.override(code):
-            payments[code] = {**facts, **_payload_words(payment)}
-    return {"type": EVENT_TYPE, "payments": payments}
+            frames[code] = json.dumps({"type": EVENT_TYPE, "payment": {**facts, **_payload_words(payment)}})
+    return {"type": EVENT_TYPE, "frames": frames}
 
 
 def broadcast_payment_status(*, payment_id: int | None = None, payment: Payment | None = None) -> bool:

@@ -149,11 +149,18 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "error": "Only ping and resync are accepted."})
 
     async def payment_status(self, event):
-        """Channel-layer event ``payment.status`` (one payload per language) → the browser
-        frame ``{"type": "payment.status", "payment": …}`` in this socket's language."""
-        payloads = event.get("payments") or {}
-        payload = payloads.get(self.language) or payloads.get(settings.LANGUAGE_CODE) or event.get("payment")
-        if payload is not None:
+        """Channel-layer event ``payment.status`` (the frame once per language) → the browser
+        frame ``{"type": "payment.status", "payment": …}`` in this socket's language, sent as
+        it came (serialised once by the broadcast, not per socket)."""
+        frames = event.get("frames") or {}
+        frame = frames.get(self.language) or frames.get(settings.LANGUAGE_CODE)
+        if frame is not None:
+            await self.send(text_data=frame)
+        elif "payments" in event or "payment" in event:  # an event from before this release
+            payloads = event.get("payments") or {}
+            payload = (
+                payloads.get(self.language) or payloads.get(settings.LANGUAGE_CODE) or event.get("payment")
+            )
             await self.send_json({"type": EVENT_TYPE, "payment": payload})
 
     async def disconnect(self, code):

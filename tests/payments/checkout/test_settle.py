@@ -1,5 +1,6 @@
 """Settlement and transitions on the real database (money rows of the catalogue)."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -320,7 +321,8 @@ def test_broadcast_reaches_the_payment_group_after_commit(user):
     apply(payment, callback_result(payment))
     message = async_to_sync(layer.receive)(channel)
     assert message["type"] == "payment.status"
-    english = message["payments"]["en"]  # one payload per language; each socket forwards its own
+    # the frame once per language, serialised; each socket forwards its own
+    english = json.loads(message["frames"]["en"])["payment"]
     assert english["status"] == "paid" and english["receipt"] == f"SKN{payment.pk:07d}"
 
 

@@ -84,9 +84,10 @@ def test_socket_language_cookie_then_accept_language_then_default(given, languag
 def test_the_group_event_holds_every_language_and_survives_json(db, user):
     payment = make_payment(user)
     event = status_event(payment)
-    assert event["type"] == "payment.status" and set(event["payments"]) == {"en", "sw"}
-    assert event["payments"]["sw"]["title"] == "Angalia simu yako"
-    assert json.loads(json.dumps(event)) == event
+    assert event["type"] == "payment.status" and set(event["frames"]) == {"en", "sw"}
+    frames = {code: json.loads(text) for code, text in event["frames"].items()}
+    assert {frame["type"] for frame in frames.values()} == {"payment.status"}
+    assert frames["sw"]["payment"]["title"] == "Angalia simu yako"
     with translation.override("sw"):
-        assert payment_status_payload(payment) == event["payments"]["sw"]
-    assert payment_status_payload(payment) == event["payments"]["en"]
+        assert payment_status_payload(payment) == frames["sw"]["payment"]
+    assert payment_status_payload(payment) == frames["en"]["payment"]
