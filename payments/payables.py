@@ -68,7 +68,9 @@ class Payable:
     payable_lookup_field: str = "public_id"
 
     def payable_amount(self, requested: int | None = None) -> int:
-        raise NotImplementedError
+        """What may be charged now, in integer shillings. Every payable says (``register``
+        refuses a model that does not)."""
+        raise NotImplementedError(f"{type(self).__name__} must define payable_amount")
 
     def payable_reference(self) -> str:
         return str(self.pk)
@@ -106,6 +108,8 @@ def register(kind: str) -> Callable[[T], T]:
     def add(model: T) -> T:
         if not kind.replace("-", "").isalnum() or len(kind) > 32:
             raise ValueError(f"payable kind {kind!r}: 1-32 letters, digits and dashes")
+        if getattr(model, "payable_amount", Payable.payable_amount) is Payable.payable_amount:
+            raise TypeError(f"payable {model.__name__} must define payable_amount (what is owed)")
         _registry[kind] = model
         model.payable_kind = kind
         return model

@@ -10,7 +10,9 @@ from tests.helpers.procs import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-SETTINGS_SRC = (ROOT / "project" / "settings.py").read_text()
+# The settings modules and the SIMULATOR_* reading they share (simulator/env_settings.py).
+SIMULATOR_ENV_SRC = (ROOT / "simulator" / "env_settings.py").read_text()
+SETTINGS_SRC = (ROOT / "project" / "settings.py").read_text() + SIMULATOR_ENV_SRC
 READ_BY_APP = set(re.findall(r'(?:env\.\w+|_require)\(\s*"([A-Z_]+)"', SETTINGS_SRC))
 
 
@@ -87,7 +89,7 @@ def test_dockerfile_is_slim_non_root_with_static_files():
     assert "servestatic==" in (ROOT / "requirements.txt").read_text()
 
 
-SIM_SETTINGS_SRC = (ROOT / "project" / "settings_simulator.py").read_text()
+SIM_SETTINGS_SRC = (ROOT / "project" / "settings_simulator.py").read_text() + SIMULATOR_ENV_SRC
 READ_BY_SIMULATOR = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', SIM_SETTINGS_SRC))
 
 

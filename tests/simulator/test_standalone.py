@@ -193,8 +193,9 @@ def _simulator_block() -> list[str]:
 
 
 def test_the_standalone_settings_read_the_simulator_block_line_for_line():
-    """project/settings.py's SIMULATOR_* block is repeated in settings_simulator.py (which must
-    not import the shop's settings): a line changed on one side only fails here."""
+    """project/settings.py and settings_simulator.py (which must not import the shop's settings)
+    read the SIMULATOR_* settings the same way (one call to simulator/env_settings.py): a line
+    changed on one side only fails here."""
     standalone = (ROOT / "project" / "settings_simulator.py").read_text().splitlines()
     missing = [line for line in _simulator_block() if line not in standalone]
     assert missing == []
