@@ -13,6 +13,7 @@ ordinary ORM code.
 """
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import connections, router
 from django.db.models import Model
@@ -25,30 +26,51 @@ _SENTINEL = -7_000_001  # a pk no row has: compiled once, replaced by the real o
 
 class ByPk:
     """``model.objects.filter(pk=…)`` (``for_update``: ``select_for_update()``, for the
-    settling transaction's lock order) compiled once per connection."""
+    settling transaction's lock order) compiled once per connection: the SQL, the columns'
+    converters and the attribute names, so a read is one execute, one fetch and
+    ``Model.from_db`` (what the ORM's iterator does, without rebuilding the query)."""
 
     def __init__(self, model: type[Model], *, for_update: bool = False):
         self.model = model
         self.for_update = for_update
-        self._sql: dict[str, str] = {}
+        self._compiled_for: WeakKeyDictionary = WeakKeyDictionary()  # connection -> compiled
 
-    def _compiled(self, using: str) -> str:
-        sql = self._sql.get(using)
-        if sql is None:
-            queryset = self.model._default_manager.using(using)
-            if self.for_update:
-                queryset = queryset.select_for_update()
-            query = queryset.filter(pk=_SENTINEL).query
-            sql, params = query.get_compiler(using).as_sql()
-            if list(params) != [_SENTINEL]:  # the one parameter is the pk, or this is not for us
-                raise ValueError(f"cannot prepare {self.model.__name__} by pk: {params!r}")
-            self._sql[using] = sql
-        return sql
+    def _compile(self, using: str, connection) -> tuple[str, list[str], list[tuple[int, list, Any]]]:
+        queryset = self.model._default_manager.using(using)
+        if self.for_update:
+            queryset = queryset.select_for_update()
+        compiler = queryset.filter(pk=_SENTINEL).query.get_compiler(using, connection)
+        sql, params = compiler.as_sql()
+        if list(params) != [_SENTINEL]:  # the one parameter is the pk, or this is not for us
+            raise ValueError(f"cannot prepare {self.model.__name__} by pk: {params!r}")
+        columns = [expression for expression, _sql, _alias in compiler.select]
+        attnames = [column.target.attname for column in columns]
+        if attnames != [field.attname for field in self.model._meta.concrete_fields]:
+            raise ValueError(f"cannot prepare {self.model.__name__} by pk: columns {attnames!r}")
+        converters = [
+            (index, functions, expression)
+            for index, (functions, expression) in compiler.get_converters(columns).items()
+        ]
+        compiled = self._compiled_for[connection] = (sql, attnames, converters)
+        return compiled
 
     def get(self, pk: Any) -> Model | None:
         using = router.db_for_read(self.model) if not self.for_update else router.db_for_write(self.model)
-        rows = list(self.model._default_manager.raw(self._compiled(using), [pk], using=using))
-        return rows[0] if rows else None
+        connection = connections[using]
+        compiled = self._compiled_for.get(connection) or self._compile(using, connection)
+        sql, attnames, converters = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for index, functions, expression in converters:
+            value = values[index]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[index] = value
+        return self.model.from_db(using, attnames, values)
 
 
 _prepared: dict[tuple[type[Model], bool], ByPk] = {}
@@ -158,3 +180,48 @@ def row_update(instance: Model, fields: tuple[str, ...]) -> None:
     params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in concrete]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, instance.pk])
+
+
+_cas_sql: dict[tuple[str, type[Model], tuple[str, ...], tuple[str, ...], str | None], str] = {}
+
+
+def row_cas_update(
+    model: type[Model],
+    pk: Any,
+    *,
+    expect: dict[str, Any],
+    values: dict[str, Any],
+    increment: str | None = None,
+) -> int:
+    """``model.objects.filter(pk=pk, **expect).update(**values, increment=F(increment) + 1)``
+    (a compare-and-swap) as one UPDATE compiled once per connection and column set; returns
+    the number of rows changed (0: the row was no longer as expected). Plain values only."""
+    using = router.db_for_write(model)
+    connection = connections[using]
+    meta = model._meta
+    key = (using, model, tuple(values), tuple(expect), increment)
+    sql = _cas_sql.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        sets = [f"{quote(meta.get_field(name).column)} = %s" for name in values]
+        if increment:
+            column = quote(meta.get_field(increment).column)
+            sets.append(f"{column} = {column} + 1")
+        where = [f"{quote(meta.pk.column)} = %s"]
+        where += [f"{quote(meta.get_field(name).column)} = %s" for name in expect]
+        sql = _cas_sql[key] = (
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)}"
+        )
+    params = []
+    for name, value in values.items():
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"row_cas_update takes plain values, not {value!r} for {name}")
+        field = meta.get_field(name)
+        if field.remote_field is not None and hasattr(value, "prepare_database_save"):
+            value = value.prepare_database_save(field)  # a model instance for a foreign key
+        params.append(field.get_db_prep_save(value, connection))
+    params.append(meta.pk.get_db_prep_value(pk, connection))
+    params += [meta.get_field(name).get_db_prep_value(value, connection) for name, value in expect.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

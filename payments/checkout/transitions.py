@@ -7,14 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from mpesa_plumbing.logs import mask_phone
 
 from ..live.broadcast import broadcast_after_commit
 from ..models import Payment, PaymentEvent
-from ..prepared import event_add
+from ..prepared import event_add, row_cas_update
 from ..signals import signal_for
 
 logger = logging.getLogger("payments")
@@ -44,8 +43,12 @@ def payment_transition(
         if current not in allowed:
             return None
         now = timezone.now()
-        updated = Payment.objects.filter(pk=payment.pk, status=current).update(
-            status=to, version=F("version") + 1, updated_at=now, **fields
+        updated = row_cas_update(
+            Payment,
+            payment.pk,
+            expect={"status": current},
+            values={"status": to, "updated_at": now, **fields},
+            increment="version",
         )
         if updated:
             event_add(

@@ -5,12 +5,14 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from frontend.models import Wallet
 from payments.models import CallbackRecord, Payment, PaymentEvent
 from payments.payables import payable_for_update, payable_of
-from payments.prepared import callback_record_add, event_add, row_by_pk, row_update
+from payments.prepared import callback_record_add, event_add, row_by_pk, row_cas_update, row_update
 from tests.factories import make_payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -92,3 +94,33 @@ def test_a_prepared_update_writes_exactly_the_named_fields(user):
     row_update(record, ("outcome", "detail"))
     stored = CallbackRecord.objects.get(pk=record.pk)
     assert (stored.outcome, stored.detail, stored.body) == ("applied", "pending -> paid", "{}")
+
+
+def test_a_compare_and_swap_changes_the_row_only_while_it_is_as_expected(user):
+    payment = make_payment(user, amount=70)
+    other = make_payment(user, amount=80)
+    before = Payment.objects.get(pk=payment.pk)
+    when = timezone.now()
+    values = {"status": "paid", "updated_at": when, "receipt_number": "SKN0000009", "next_check_at": None}
+    with CaptureQueriesContext(connection) as queries:
+        changed = row_cas_update(
+            Payment, payment.pk, expect={"status": "pending"}, values=values, increment="version"
+        )
+    assert changed == 1 and len(queries.captured_queries) == 1
+    after = Payment.objects.get(pk=payment.pk)
+    assert (after.status, after.receipt_number, after.next_check_at, after.updated_at) == (
+        "paid",
+        "SKN0000009",
+        None,
+        when,
+    )
+    assert after.version == before.version + 1 and after.amount == before.amount
+    # no longer pending: the same swap changes nothing, and never another row
+    again = row_cas_update(
+        Payment, payment.pk, expect={"status": "pending"}, values=values, increment="version"
+    )
+    assert again == 0 and Payment.objects.get(pk=payment.pk).version == after.version
+    untouched = Payment.objects.get(pk=other.pk)
+    assert (untouched.status, untouched.receipt_number) == ("pending", None)
+    with pytest.raises(TypeError):
+        row_cas_update(Payment, other.pk, expect={"status": "pending"}, values={"version": F("version") + 1})
