@@ -182,46 +182,60 @@ def row_update(instance: Model, fields: tuple[str, ...]) -> None:
         cursor.execute(sql, [*params, instance.pk])
 
 
-_cas_sql: dict[tuple[str, type[Model], tuple[str, ...], tuple[str, ...], str | None], str] = {}
+_update_where_sql: dict[tuple, str] = {}
 
 
-def row_cas_update(
+def rows_update(
     model: type[Model],
-    pk: Any,
     *,
-    expect: dict[str, Any],
+    where: dict[str, Any],
     values: dict[str, Any],
     increment: str | None = None,
 ) -> int:
-    """``model.objects.filter(pk=pk, **expect).update(**values, increment=F(increment) + 1)``
-    (a compare-and-swap) as one UPDATE compiled once per connection and column set; returns
-    the number of rows changed (0: the row was no longer as expected). Plain values only."""
+    """``model.objects.filter(**where).update(**values, increment=F(increment) + 1)`` as one
+    UPDATE compiled once per connection and column set: equality on each ``where`` field
+    (``"pk"`` for the primary key; None means IS NULL), plain values only. Returns the number
+    of rows changed: with the current status in ``where`` it is a compare-and-swap (0: the
+    row was no longer as expected)."""
     using = router.db_for_write(model)
     connection = connections[using]
     meta = model._meta
-    key = (using, model, tuple(values), tuple(expect), increment)
-    sql = _cas_sql.get(key)
+    nulls = tuple(name for name, value in where.items() if value is None)
+    key = (using, model, tuple(values), tuple(where), nulls, increment)
+    sql = _update_where_sql.get(key)
     if sql is None:
         quote = connection.ops.quote_name
         sets = [f"{quote(meta.get_field(name).column)} = %s" for name in values]
         if increment:
             column = quote(meta.get_field(increment).column)
             sets.append(f"{column} = {column} + 1")
-        where = [f"{quote(meta.pk.column)} = %s"]
-        where += [f"{quote(meta.get_field(name).column)} = %s" for name in expect]
-        sql = _cas_sql[key] = (
-            f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)}"
+        tests = [
+            f"{quote(_field(meta, name).column)} " + ("IS NULL" if name in nulls else "= %s")
+            for name in where
+        ]
+        sql = _update_where_sql[key] = (
+            f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(tests)}"
         )
     params = []
     for name, value in values.items():
         if hasattr(value, "resolve_expression"):
-            raise TypeError(f"row_cas_update takes plain values, not {value!r} for {name}")
-        field = meta.get_field(name)
-        if field.remote_field is not None and hasattr(value, "prepare_database_save"):
-            value = value.prepare_database_save(field)  # a model instance for a foreign key
-        params.append(field.get_db_prep_save(value, connection))
-    params.append(meta.pk.get_db_prep_value(pk, connection))
-    params += [meta.get_field(name).get_db_prep_value(value, connection) for name, value in expect.items()]
+            raise TypeError(f"rows_update takes plain values, not {value!r} for {name}")
+        params.append(_prepared_value(meta.get_field(name), value, connection, save=True))
+    params += [
+        _prepared_value(_field(meta, name), value, connection, save=False)
+        for name, value in where.items()
+        if value is not None
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def _field(meta, name: str):
+    return meta.pk if name == "pk" else meta.get_field(name)
+
+
+def _prepared_value(field, value: Any, connection, *, save: bool) -> Any:
+    if field.remote_field is not None and hasattr(value, "prepare_database_save"):
+        value = value.prepare_database_save(field)  # a model instance for a foreign key
+    return field.get_db_prep_save(value, connection) if save else field.get_db_prep_value(value, connection)

@@ -23,7 +23,7 @@ from ..daraja.payloads import StkResult
 from ..live.broadcast import broadcast_after_commit
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..payables import PayableRefused, payable_for_update
-from ..prepared import event_add
+from ..prepared import event_add, rows_update
 from ..results import status_for_result_code
 from .transitions import payment_transition
 
@@ -166,9 +166,15 @@ def _apply_success(payment: Payment, result: StkResult, source: str, shortcode: 
         _release(payment, payable, source)
         if source == Payment.Source.CALLBACK and settings.PAYMENTS_PAYBILL:
             # An STK payment may also produce a C2B confirmation (§14.10.4), perhaps first.
-            C2BPayment.objects.filter(
-                trans_id=result.receipt_number, state=C2BPayment.State.REVIEW, payment__isnull=True
-            ).update(state=C2BPayment.State.STK_RECEIPT, payment=payment, resolved_at=timezone.now())
+            rows_update(
+                C2BPayment,
+                where={"trans_id": result.receipt_number, "state": C2BPayment.State.REVIEW, "payment": None},
+                values={
+                    "state": C2BPayment.State.STK_RECEIPT,
+                    "payment": payment,
+                    "resolved_at": timezone.now(),
+                },
+            )
         if previous not in Payment.OPEN_STATUSES and source != Payment.Source.C2B:
             # (from the menu after a timed-out prompt is the Pay Bill fallback working)
             payment_flag(payment, f"success arrived after {previous}: money moved, success wins", source)

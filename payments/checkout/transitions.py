@@ -13,7 +13,7 @@ from mpesa_plumbing.logs import mask_phone
 
 from ..live.broadcast import broadcast_after_commit
 from ..models import Payment, PaymentEvent
-from ..prepared import event_add, row_cas_update
+from ..prepared import event_add, rows_update
 from ..signals import signal_for
 
 logger = logging.getLogger("payments")
@@ -43,10 +43,9 @@ def payment_transition(
         if current not in allowed:
             return None
         now = timezone.now()
-        updated = row_cas_update(
+        updated = rows_update(
             Payment,
-            payment.pk,
-            expect={"status": current},
+            where={"pk": payment.pk, "status": current},
             values={"status": to, "updated_at": now, **fields},
             increment="version",
         )

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontend.models import Wallet
-from payments.models import CallbackRecord, Payment, PaymentEvent
+from payments.models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from payments.payables import payable_for_update, payable_of
-from payments.prepared import callback_record_add, event_add, row_by_pk, row_cas_update, row_update
+from payments.prepared import callback_record_add, event_add, row_by_pk, row_update, rows_update
 from tests.factories import make_payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -97,15 +97,13 @@ def test_a_prepared_update_writes_exactly_the_named_fields(user):
 
 
 def test_a_compare_and_swap_changes_the_row_only_while_it_is_as_expected(user):
-    payment = make_payment(user, amount=70)
-    other = make_payment(user, amount=80)
+    payment, other = make_payment(user, amount=70), make_payment(user, amount=80)
     before = Payment.objects.get(pk=payment.pk)
     when = timezone.now()
     values = {"status": "paid", "updated_at": when, "receipt_number": "SKN0000009", "next_check_at": None}
+    where = {"pk": payment.pk, "status": "pending"}
     with CaptureQueriesContext(connection) as queries:
-        changed = row_cas_update(
-            Payment, payment.pk, expect={"status": "pending"}, values=values, increment="version"
-        )
+        changed = rows_update(Payment, where=where, values=values, increment="version")
     assert changed == 1 and len(queries.captured_queries) == 1
     after = Payment.objects.get(pk=payment.pk)
     assert (after.status, after.receipt_number, after.next_check_at, after.updated_at) == (
@@ -116,11 +114,29 @@ def test_a_compare_and_swap_changes_the_row_only_while_it_is_as_expected(user):
     )
     assert after.version == before.version + 1 and after.amount == before.amount
     # no longer pending: the same swap changes nothing, and never another row
-    again = row_cas_update(
-        Payment, payment.pk, expect={"status": "pending"}, values=values, increment="version"
-    )
-    assert again == 0 and Payment.objects.get(pk=payment.pk).version == after.version
+    assert rows_update(Payment, where=where, values=values, increment="version") == 0
+    assert Payment.objects.get(pk=payment.pk).version == after.version
     untouched = Payment.objects.get(pk=other.pk)
     assert (untouched.status, untouched.receipt_number) == ("pending", None)
     with pytest.raises(TypeError):
-        row_cas_update(Payment, other.pk, expect={"status": "pending"}, values={"version": F("version") + 1})
+        rows_update(Payment, where={"pk": other.pk}, values={"version": F("version") + 1})
+
+
+def test_an_update_matches_null_as_null_and_takes_a_row_for_a_foreign_key(user):
+    payment = make_payment(user, amount=70)
+    review = {"trans_id": "SKN000000A", "state": C2BPayment.State.REVIEW, "payment": None}
+    rows = [
+        C2BPayment.objects.create(trans_id="SKN000000A", amount=70, amount_text="70"),
+        C2BPayment.objects.create(trans_id="SKN000000B", amount=70, amount_text="70"),
+    ]
+    values = {"state": C2BPayment.State.STK_RECEIPT, "payment": payment, "resolved_at": timezone.now()}
+    assert rows_update(C2BPayment, where=review, values=values) == 1
+    first, second = (C2BPayment.objects.get(pk=row.pk) for row in rows)
+    assert (first.state, first.payment_id) == (C2BPayment.State.STK_RECEIPT, payment.pk)
+    assert (second.state, second.payment_id) == (C2BPayment.State.REVIEW, None)
+    # the first now has a payment: "payment IS NULL" no longer matches it
+    assert rows_update(C2BPayment, where=review, values=values) == 0
+    # a foreign key is compared by the related row's key, given as a row or as its id
+    assert rows_update(C2BPayment, where={"payment": payment}, values={"state": "refunded"}) == 1
+    assert rows_update(C2BPayment, where={"payment": payment.pk}, values={"state": "review"}) == 1
+    assert C2BPayment.objects.get(pk=first.pk).state == "review"

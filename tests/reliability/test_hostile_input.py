@@ -199,6 +199,8 @@ class TestCustomerApi:
         response = timed(lambda: auth_client.get("/payments/", {"status": status, "page": page}))
         assert response.status_code in (200, 400)
         ident = quote(status[:36] or "x", safe="")
+        if ident in ("initiate", "callbacks"):
+            return  # another route, not a payment id (GET /payments/initiate/ is 405)
         assert timed(lambda: auth_client.get(f"/payments/{ident}/")).status_code == 404
 
     def test_initiate_with_a_frozen_loop_number_answers_fast_and_healthz_meanwhile(self, auth_client):
