@@ -31,6 +31,7 @@ STACK_STAGE_ESTIMATES = {  # connect + idle + fixed window (the ladder has its o
     "redis-1p": (30, 75),
     "redis-2p": (30, 75),
     "redis-2p-spread": (30, 75),
+    "uvicorn-redis-1p": (30, 0),  # uvicorn instead of Daphne: 1,000 sockets and the ladder
     "pubsub-1p": (30, 75),
     "pg-redis-1p": (30, 0),  # PostgreSQL rows: 1,000 sockets and the ladder only
     "pg-redis-2p-spread": (30, 0),

@@ -47,7 +47,7 @@ def measure_polling(run) -> None:
             layer="redis" if run.redis else "memory",
             PAYMENTS_RUN_JOBS_IN_PROCESS="false",
         )
-        web = run.daphne(name, env=env, port=port, cpus=CPU_SERVER)
+        web = run.web_server(name, env=env, port=port, cpus=CPU_SERVER)
         if run.redis:
             pin(run.redis.process.pid, CPU_DRIVER)
         spec = run.push_spec(

@@ -1,9 +1,10 @@
-"""Where our stack's CPU goes per callback: ``py-spy`` samples one Daphne process while the
+"""Where our stack's CPU goes per callback: ``py-spy`` samples one server process (Daphne) while the
 load generator sends callbacks at a fixed rate to N open sockets (not part of ``make bench``;
 it takes ~1 minute).
 
     python -m bench.profile                          # redis-1p, N=1000, 40/s for 15 s
     python -m bench.profile --layer memory --rate 25 --n 1000 --seconds 15
+    python -m bench.profile --server uvicorn         # the same application under uvicorn
 
 Prints the top functions by own samples and by inclusive samples, inclusive shares by
 component (asgiref bridge, Django request, ORM, sqlite3, channels, redis, logging, payments),
@@ -52,6 +53,7 @@ COMPONENTS = [  # (name, regex on "function (file:line)"), first match wins for 
     ),
     ("json", r"\(.*/json/"),
     ("Daphne / Twisted / autobahn", r"\(.*(/daphne/|/twisted/|/autobahn/|/txaio/)"),
+    ("uvicorn / httptools / websockets", r"\(.*(/uvicorn/|/httptools/|/websockets/)"),
     ("msgpack", r"msgpack"),
     ("payments + mpesa_plumbing (product code)", r"\(.*/(payments|mpesa_plumbing)/"),
     ("asyncio event loop", r"\(.*/asyncio/"),
@@ -95,8 +97,9 @@ ATTRIBUTION = [
         r"^answer_callback |^CallbackEndpoint|^_token_safe_logging",
     ),
     (
-        "WebSocket consumer + Daphne frame out",
-        r"PaymentStatusConsumer|AsyncJsonWebsocketConsumer|WebsocketConsumer|\(daphne/ws_protocol|autobahn",
+        "WebSocket consumer + server frame out",
+        r"PaymentStatusConsumer|AsyncJsonWebsocketConsumer|WebsocketConsumer|\(daphne/ws_protocol|autobahn"
+        r"|\(uvicorn/protocols/websockets|\(websockets/",
     ),
     (
         "WebSocket handshake / auth (not expected during the window)",
@@ -109,8 +112,8 @@ ATTRIBUTION = [
     ("ASGI wrappers (access log, body limit; mpesa_plumbing/asgi.py)", r"\(mpesa_plumbing/asgi"),
     ("asgiref sync<->async hops (thread per request, futures)", r"\(asgiref/|\(concurrent/"),
     (
-        "event-loop thread: Daphne/Twisted HTTP, asyncio scheduling and transport writes",
-        r"\(daphne/|\(twisted/|\(asyncio/|selectors\.py",
+        "event-loop thread: server HTTP (Daphne/Twisted or uvicorn), asyncio scheduling, transport writes",
+        r"\(daphne/|\(twisted/|\(uvicorn/|\(httptools/|\(asyncio/|selectors\.py",
     ),
 ]
 
@@ -178,6 +181,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--sample-rate", type=int, default=200)
+    parser.add_argument("--server", default="daphne", choices=["daphne", "uvicorn"])
     args = parser.parse_args()
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
@@ -193,7 +197,7 @@ def main() -> None:
         layer=args.layer,
         PAYMENTS_RUN_JOBS_IN_PROCESS="false",
     )
-    web = run.daphne("profile", env=env, port=port, cpus=CPU_SERVER)
+    web = run.web_server("profile", env=env, port=port, cpus=CPU_SERVER, server=args.server)
     if redis:
         pin(redis.process.pid, "1")
     marker = run.work / "fixed.started"
@@ -224,7 +228,7 @@ def main() -> None:
         deadline = time.time() + 120
         while not marker.exists() and driver.poll() is None and time.time() < deadline:
             time.sleep(0.05)
-        log(f"sampling daphne {web.pid} for {args.seconds * 0.9:.0f}s")
+        log(f"sampling {args.server} {web.pid} for {args.seconds * 0.9:.0f}s")
         subprocess.run(
             [
                 pyspy,

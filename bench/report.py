@@ -359,6 +359,7 @@ MARKDOWN_LABELS = {
     "redis-1p": "Redis layer, 1 process",
     "redis-2p": "Redis, callbacks on A, sockets on B",
     "redis-2p-spread": "Redis, 2 processes behind a balancer",
+    "uvicorn-redis-1p": "Redis layer, 1 process, **uvicorn** instead of Daphne",
     "pg-redis-1p": "PostgreSQL + Redis, 1 process",
     "pg-redis-2p-spread": "PostgreSQL + Redis, 2 processes behind a balancer",
     "pubsub-1p": "Redis pub/sub layer, 1 process",

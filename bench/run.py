@@ -46,7 +46,7 @@ from .floor_stage import measure_floor
 from .polling import measure_polling
 from .postgres import postgres_rows
 from .procstat import raise_nofile
-from .servers import STACK_RESET_SQL, BenchDaphne, errors_in, pin, redis_version, stack_env, taskset
+from .servers import STACK_RESET_SQL, BenchServer, errors_in, pin, redis_version, stack_env, taskset
 from .upstream import measure_oauth
 
 
@@ -101,10 +101,18 @@ class Run:
         proc.start()
         return proc
 
-    def daphne(self, name: str, *, env: dict, port: int, cpus: str | None) -> BenchDaphne:
-        """Start one Daphne (log and collector log named after ``name`` in the work dir)."""
-        web = BenchDaphne(
-            env=env, port=port, log_path=self.work / f"{name}.log", cpus=cpus, gc_log=self.work / f"{name}.gc"
+    def web_server(
+        self, name: str, *, env: dict, port: int, cpus: str | None, server: str = "daphne"
+    ) -> BenchServer:
+        """Start one server process, Daphne unless ``server="uvicorn"`` (log and collector log
+        named after ``name`` in the work dir)."""
+        web = BenchServer(
+            env=env,
+            port=port,
+            log_path=self.work / f"{name}.log",
+            cpus=cpus,
+            gc_log=self.work / f"{name}.gc",
+            server=server,
         )
         self.start(web)
         return web
@@ -258,14 +266,21 @@ class Run:
 
     # --- push: our stack --------------------------------------------------------------
     def stack(
-        self, config: str, layer: str, processes: int, spread: bool = False, database: dict | None = None
+        self,
+        config: str,
+        layer: str,
+        processes: int,
+        spread: bool = False,
+        database: dict | None = None,
+        server: str = "daphne",
     ) -> None:
         """``processes`` = 1: one Daphne on core 0. 2: callbacks go to process A (core 0),
         sockets live on process B (core 1); the driver and Redis then float on both cores.
         ``spread``: both processes take sockets and callbacks, as behind nginx (socket i on
         process i % 2, its callback on (i // 2) % 2: half the frames cross processes).
         ``database``: {"url", "fixtures", "session"} of a PostgreSQL copy (bench/postgres.py)
-        instead of a copy of the SQLite template."""
+        instead of a copy of the SQLite template. ``server``: "daphne" or "uvicorn" (the same
+        application under another ASGI server)."""
         db = database["url"] if database else self.fresh_db(config)
         small, large = STACK_STAGE_ESTIMATES[config]
         if not self.fits(config, small + LADDER_ESTIMATE_S):
@@ -286,7 +301,7 @@ class Run:
                 PAYMENTS_RUN_JOBS_IN_PROCESS="true" if layer == "memory" else "false",
                 database_url=database["url"] if database else None,
             )
-            webs.append(self.daphne(f"{config}-{port}", env=env, port=port, cpus=cpu))
+            webs.append(self.web_server(f"{config}-{port}", env=env, port=port, cpus=cpu, server=server))
         cb_web, sock_web = webs[0], webs[-1]
         redis_pid = self.redis.process.pid if (self.redis and layer != "memory") else None
         if self.redis:
@@ -299,7 +314,7 @@ class Run:
             cpu_pids = {"callbacks": cb_web.pid, "sockets": sock_web.pid}
         if redis_pid:
             cpu_pids["redis"] = redis_pid
-        log(f"{config}: daphne pids {[w.pid for w in webs]}")
+        log(f"{config}: {server} pids {[w.pid for w in webs]}")
         stages = [(N_SMALL, True, small, 40)]
         if large:
             stages.append((N_LARGE, False, large, large - 15))
@@ -329,7 +344,9 @@ class Run:
         self.stop(*webs)
         if self.redis:
             self.redis.flush()
-        self.record(config, {"processes": processes, "layer": layer, "spread": spread}, result)
+        self.record(
+            config, {"processes": processes, "layer": layer, "spread": spread, "server": server}, result
+        )
 
     # --- the run ----------------------------------------------------------------------
     def main(self) -> int:
@@ -350,6 +367,7 @@ class Run:
             self.stack("redis-1p", "redis", 1)
             self.stack("redis-2p", "redis", 2)
             self.stack("redis-2p-spread", "redis", 2, spread=True)
+            self.stack("uvicorn-redis-1p", "redis", 1, server="uvicorn")
             postgres_rows(self)
             measure_oauth(self)
             measure_polling(self)

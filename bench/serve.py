@@ -1,4 +1,5 @@
-"""Daphne as ``python -m daphne`` runs it, plus a garbage-collector pause log.
+"""The ASGI server as ``python -m daphne`` (or ``python -m uvicorn``) runs it, plus a
+garbage-collector pause log.
 
 ``BENCH_GC_LOG=<path>``: every collection that takes >= 5 ms is appended as
 ``<unix time at end> <generation> <ms> <objects collected>`` (``BENCH_GC_MIN_MS`` changes
@@ -8,6 +9,7 @@ two clock reads per collection; it changes nothing else in the server.
 
 import gc
 import os
+import sys
 import time
 
 _LOG = os.environ.get("BENCH_GC_LOG")
@@ -32,6 +34,14 @@ def _install(path: str) -> None:
 if _LOG:
     _install(_LOG)
 
-from daphne.cli import CommandLineInterface  # noqa: E402
 
-CommandLineInterface.entrypoint()
+# ``python -m bench.serve daphne <daphne's arguments>`` or ``… uvicorn <uvicorn's arguments>``
+_SERVER = sys.argv.pop(1)
+if _SERVER == "uvicorn":
+    from uvicorn.main import main
+
+    main(prog_name="uvicorn")
+else:
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface.entrypoint()

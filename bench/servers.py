@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers.topology import PYTHON, Daphne, app_env
+from tests.helpers.topology import PYTHON, Daphne, Uvicorn, app_env
 
 from .config import N_LARGE, SPARE
 
@@ -38,14 +38,20 @@ def taskset(cpus: str | None) -> list[str]:
     return []
 
 
-class BenchDaphne(Daphne):
-    """Daphne exactly as topology starts it, through ``bench.serve`` (adds a GC pause log),
-    optionally pinned to a core (``taskset`` execs, so the PID is Daphne's)."""
+class BenchServer(Daphne):
+    """The ASGI server exactly as topology starts it (Daphne, or uvicorn for the uvicorn rows),
+    through ``bench.serve`` (adds a GC pause log), optionally pinned to a core (``taskset``
+    execs, so the PID is the server's)."""
 
-    def __init__(self, *, env: dict, port: int, log_path: Path, cpus: str | None, gc_log: Path):
-        super().__init__(env={**env, "BENCH_GC_LOG": str(gc_log)}, port=port, log_path=log_path)
-        assert self.args[1:3] == ["-m", "daphne"]
-        self.args = [*taskset(cpus), PYTHON, "-m", "bench.serve", *self.args[3:]]
+    def __init__(
+        self, *, env: dict, port: int, log_path: Path, cpus: str | None, gc_log: Path, server: str = "daphne"
+    ):
+        kind = Uvicorn if server == "uvicorn" else Daphne
+        plain = kind(env={**env, "BENCH_GC_LOG": str(gc_log)}, port=port, log_path=log_path)
+        super().__init__(env=plain.env, port=port, log_path=log_path)
+        assert plain.args[1] == "-m" and plain.args[2] == server
+        self.name = server
+        self.args = [*taskset(cpus), PYTHON, "-m", "bench.serve", *plain.args[2:]]
         self.gc_log = gc_log
 
 

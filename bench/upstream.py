@@ -36,7 +36,7 @@ def measure_oauth(run) -> None:
             SIMULATOR_ENABLED="true",
             PAYMENTS_RUN_JOBS_IN_PROCESS="false",
         )
-        webs.append(run.daphne(f"oauth-{port}", env=env, port=port, cpus=None))
+        webs.append(run.web_server(f"oauth-{port}", env=env, port=port, cpus=None))
     cap_s = min(OAUTH_CAP_S, run.left() - 20)
     result = asyncio.run(
         initiate_many([w.url for w in webs], run.session_key, run.wallet_id, OAUTH_PAYMENTS, cap_s)

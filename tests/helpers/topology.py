@@ -256,6 +256,7 @@ class Daphne(Process):
         ]
         super().__init__(args, env=env, log_path=log_path)
         self.port = port
+        self.name = "daphne"
 
     @property
     def url(self) -> str:
@@ -266,10 +267,10 @@ class Daphne(Process):
 
         def healthy():
             if not self.alive():
-                raise RuntimeError(f"daphne on {self.port} exited early:\n{self.log()[-3000:]}")
+                raise RuntimeError(f"{self.name} on {self.port} exited early:\n{self.log()[-3000:]}")
             return _port_open(self.port) and _healthz(self.url)
 
-        wait_until(healthy, timeout=timeout, interval=0.1, message=f"daphne :{self.port} /healthz")
+        wait_until(healthy, timeout=timeout, interval=0.1, message=f"{self.name} :{self.port} /healthz")
         return self
 
 
@@ -280,6 +281,44 @@ def _healthz(url: str) -> bool:
         return httpx.get(url + "/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+# uvicorn as the README's "Another ASGI server" runs it: httptools and websockets; its proxy
+# headers off (the application reads X-Forwarded-For itself, from TRUSTED_PROXIES only); no
+# access log (the application logs its own, tokens redacted); no lifespan (Channels has none).
+UVICORN_ARGS = [
+    "--http",
+    "httptools",
+    "--ws",
+    "websockets",
+    "--no-proxy-headers",
+    "--no-access-log",
+    "--lifespan",
+    "off",
+    "--backlog",
+    "1024",
+    "--log-level",
+    "warning",
+]
+
+
+class Uvicorn(Daphne):
+    """The same application under uvicorn on 127.0.0.1:<port>."""
+
+    def __init__(self, *, env: dict[str, str], port: int, log_path: Path):
+        super().__init__(env=env, port=port, log_path=log_path)
+        self.name = "uvicorn"
+        self.args = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "project.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *UVICORN_ARGS,
+        ]
 
 
 class Worker(Process):
