@@ -6,7 +6,9 @@ checkouts each status push walks ~10,000 entries, and each socket's next ``recei
 again (performance-notes.md; bench/README.md, "memory-1p"). ``LocalChannelLayer`` keeps the
 same API and the same semantics (message expiry, group expiry, capacity, ``ChannelFull``
 ignored by ``group_send``, deep-copied messages) but finds what expires through two heaps, and
-which groups a channel is in through a reverse index, so a push costs O(members + log n).
+which groups a channel is in through a reverse index, so a push costs O(members + log n). A
+message for a socket that is waiting goes straight to its receive; only unread messages are
+queued, so an idle socket holds one future rather than a queue.
 
 Use it where the in-memory layer would go (``make run``'s default)::
 
@@ -17,6 +19,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections import deque
 from copy import deepcopy
 
 from channels.exceptions import ChannelFull
@@ -33,24 +36,33 @@ class LocalChannelLayer(InMemoryChannelLayer):
             channel_capacity=channel_capacity,
             **kwargs,
         )
+        # ``channels``: only channels with unread messages, channel → deque of (expires at, message).
+        # A socket waiting for its next message holds one future in ``_receivers``, not a queue:
+        # an idle checkout costs a dict entry and a future (an ``asyncio.Queue`` is four deques).
+        self._receivers: dict[str, deque[asyncio.Future]] = {}
         self._message_deadlines: list[tuple[float, int, str]] = []  # (expires at, seq, channel)
         self._member_deadlines: list[tuple[float, int, str, str]] = []  # (ends at, seq, group, channel)
         self._groups_of: dict[str, set[str]] = {}  # channel → the groups it is in
         self._seq = itertools.count()
 
     # --- channels ----------------------------------------------------------------------------
-    def _queue(self, channel: str) -> asyncio.Queue:
-        queue = self.channels.get(channel)
-        if queue is None:
-            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
-        return queue
-
     def _put(self, channel: str, message: dict) -> None:
+        waiting = self._receivers.get(channel)
+        while waiting:
+            receiver = waiting.popleft()
+            if not receiver.done():
+                if not waiting:
+                    del self._receivers[channel]
+                receiver.set_result(deepcopy(message))  # straight to the waiting socket
+                return
+        self._receivers.pop(channel, None)
+        pending = self.channels.get(channel)
+        if pending is None:
+            pending = self.channels[channel] = deque()
+        if len(pending) >= self.get_capacity(channel):
+            raise ChannelFull(channel)
         expires_at = time.time() + self.expiry
-        try:
-            self._queue(channel).put_nowait((expires_at, deepcopy(message)))
-        except asyncio.QueueFull:
-            raise ChannelFull(channel) from None
+        pending.append((expires_at, deepcopy(message)))
         heapq.heappush(self._message_deadlines, (expires_at, next(self._seq), channel))
 
     async def send(self, channel, message):
@@ -62,13 +74,30 @@ class LocalChannelLayer(InMemoryChannelLayer):
     async def receive(self, channel):
         self.require_valid_channel_name(channel)
         self._clean_expired()
-        queue = self._queue(channel)
-        try:
-            _, message = await queue.get()
-        finally:
-            if queue.empty() and self.channels.get(channel) is queue:
+        pending = self.channels.get(channel)
+        if pending:
+            _, message = pending.popleft()
+            if not pending:
                 del self.channels[channel]
-        return message
+            return message
+        receiver = asyncio.get_running_loop().create_future()
+        self._receivers.setdefault(channel, deque()).append(receiver)
+        try:
+            return await receiver
+        except asyncio.CancelledError:
+            if receiver.done() and not receiver.cancelled():
+                # handed a message as the receive was cancelled: it stays first in line
+                self.channels.setdefault(channel, deque()).appendleft(
+                    (time.time() + self.expiry, receiver.result())
+                )
+                heapq.heappush(self._message_deadlines, (time.time() + self.expiry, next(self._seq), channel))
+            raise
+        finally:
+            waiting = self._receivers.get(channel)
+            if waiting is not None and receiver in waiting:
+                waiting.remove(receiver)
+                if not waiting:
+                    del self._receivers[channel]
 
     # --- expiry ------------------------------------------------------------------------------
     def _clean_expired(self) -> None:
@@ -77,14 +106,14 @@ class LocalChannelLayer(InMemoryChannelLayer):
         deadlines = self._message_deadlines
         while deadlines and deadlines[0][0] < now:
             _, _, channel = heapq.heappop(deadlines)
-            queue = self.channels.get(channel)
-            if queue is None:
+            pending = self.channels.get(channel)
+            if pending is None:
                 continue  # already received or removed
-            while not queue.empty() and queue._queue[0][0] < now:
-                queue.get_nowait()
+            while pending and pending[0][0] < now:
+                pending.popleft()
                 self._remove_from_groups(channel)  # an expired message drops its channel's groups
-                if queue.empty():
-                    del self.channels[channel]
+            if not pending:
+                del self.channels[channel]
         members = self._member_deadlines
         ends_before = int(now) - self.group_expiry
         while members and members[0][0] < ends_before:
@@ -136,6 +165,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
     async def flush(self):
         await super().flush()
         self._message_deadlines, self._member_deadlines, self._groups_of = [], [], {}
+        self._receivers = {}
 
 
 def is_in_process(backend: str) -> bool:

@@ -24,12 +24,14 @@ snapshot. Anything else gets ``{"type": "error"}`` and changes nothing.
 import logging
 import time
 from collections import defaultdict, deque
+from importlib import import_module
 from urllib.parse import parse_qs
 
-from channels.auth import AuthMiddleware, CookieMiddleware, SessionMiddleware
 from channels.auth import get_user as channels_get_user
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.middleware import BaseMiddleware
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -58,17 +60,28 @@ def _snapshot(user, public_id, language: str):
         return payment_status_payload(payment)
 
 
-class DbThreadAuthMiddleware(AuthMiddleware):
-    """Channels' ``AuthMiddleware`` (same session checks: channels.auth.get_user), with the
-    lookup through the database bridge (its long-lived threads) instead of a
-    ``database_sync_to_async`` hop that opens and closes a connection per handshake."""
+class SocketAuthMiddleware(BaseMiddleware):
+    """The socket's user from the session cookie: what Channels' ``CookieMiddleware`` +
+    ``SessionMiddleware`` + ``AuthMiddleware`` decide (``channels.auth.get_user``: the same
+    session and session-hash checks), in one step, the lookup through the database bridge.
 
-    async def resolve_scope(self, scope):
-        scope["user"]._wrapped = await in_db(channels_get_user.func, scope)
+    The session itself is not kept in the scope: a socket never writes it, and Channels'
+    session wrapper would keep it (and check it on every frame sent) for the socket's life;
+    one scope copy instead of three. ``scope["cookies"]`` stays (the language cookie)."""
+
+    async def __call__(self, scope, receive, send):
+        cookies = {}
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                cookies.update(parse_cookie(value.decode("latin-1")))
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        session = store(cookies.get(settings.SESSION_COOKIE_NAME))
+        user = await in_db(channels_get_user.func, {"session": session})
+        return await self.inner(dict(scope, cookies=cookies, user=user), receive, send)
 
 
 def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)
-    return CookieMiddleware(SessionMiddleware(DbThreadAuthMiddleware(inner)))
+    return SocketAuthMiddleware(inner)
 
 
 class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
@@ -78,6 +91,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     user_id: int | None = None
     language: str = "en"
+    recent: deque[float] | None = None  # inbound frame times, made on the first inbound frame
 
     async def __call__(self, scope, receive, send):
         try:
@@ -117,7 +131,6 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             return await self.close()
         self.group, self.user_id, self.viewer = group, user.pk, user
         sockets.add(self.channel_name)
-        self.recent: deque[float] = deque()
         await self.accept()
         await self.send_json({"type": EVENT_TYPE, "payment": snapshot, "snapshot": True})
 
@@ -131,6 +144,8 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             return await self.close(code=CLOSE_POLICY)
         now = time.monotonic()
         window = settings.PAYMENTS_WS_RATE_WINDOW_SECONDS
+        if self.recent is None:
+            self.recent = deque()
         while self.recent and now - self.recent[0] > window:
             self.recent.popleft()
         self.recent.append(now)

@@ -2,6 +2,7 @@
 runs against both) and does not sweep every channel and group on each message."""
 
 import asyncio
+import tracemalloc
 
 import pytest
 from channels.exceptions import ChannelFull
@@ -150,3 +151,52 @@ async def test_a_push_does_not_walk_every_socket(cls, walks):
     await layer.group_send("payment.7", {"type": "payment.status"})
     assert (await layer.receive("socket-7"))["type"] == "payment.status"
     assert (layer.channels.walks + layer.groups.walks > 0) is walks
+
+
+async def test_a_receive_cancelled_as_its_message_arrives_loses_nothing(layer):
+    waiting = asyncio.create_task(layer.receive("chan-1"))
+    await asyncio.sleep(0)  # the receive is now waiting
+    await layer.send("chan-1", {"type": "m.1"})
+    waiting.cancel()  # before it ran again: the message was handed over but not yet taken
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await layer.send("chan-1", {"type": "m.2"})
+    assert [(await layer.receive("chan-1"))["type"] for _ in range(2)] == ["m.1", "m.2"]
+
+
+async def test_waiting_receivers_each_get_one_message_in_order(layer):
+    first = asyncio.create_task(layer.receive("chan-1"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(layer.receive("chan-1"))
+    await asyncio.sleep(0)
+    for n in (1, 2):
+        await layer.send("chan-1", {"type": f"m.{n}"})
+    assert [(await first)["type"], (await second)["type"]] == ["m.1", "m.2"]
+    assert len(layer.channels) == 0
+
+
+def _bytes_per_waiting_socket(cls) -> float:
+    async def measure():
+        layer = cls()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        tasks = [asyncio.create_task(layer.receive(f"socket-{n}")) for n in range(500)]
+        await asyncio.sleep(0)
+        used = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return used / len(tasks)
+
+    return asyncio.run(measure())
+
+
+def test_an_idle_socket_waiting_on_the_layer_costs_a_future_not_a_queue():
+    """Each open checkout waits on the layer for its next frame: Channels' layer gives it an
+    asyncio.Queue (four deques, ~3 KB), ours one future."""
+    ours, channels = (
+        _bytes_per_waiting_socket(LocalChannelLayer),
+        _bytes_per_waiting_socket(InMemoryChannelLayer),
+    )
+    assert ours < channels - 2000, (ours, channels)

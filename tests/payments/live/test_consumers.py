@@ -217,3 +217,32 @@ def test_payload_survives_msgpack_like_channels_redis(db, user):
     event = status_event(payment)
     assert msgpack.unpackb(msgpack.packb(event)) == event
     assert json.loads(json.dumps(event)) == event
+
+
+async def test_a_session_from_before_a_password_change_is_refused(user):
+    """The socket's user is decided as for a page: a session whose auth hash no longer matches
+    (password changed elsewhere) is anonymous, and a session that names a backend or user that
+    is gone is too."""
+    payment = await database_sync_to_async(make_payment)(user)
+    cookie = await database_sync_to_async(session_cookie)(user)
+    headers = [HOST, ORIGIN, (b"cookie", cookie)]
+
+    async def connects() -> bool:
+        ws = WebsocketCommunicator(application, f"/ws/payments/{payment.public_id}/", headers=headers)
+        connected, _ = await ws.connect()
+        await ws.disconnect()
+        return connected
+
+    assert await connects()
+
+    @database_sync_to_async
+    def change_password():
+        user.set_password("a-new-password-9")
+        user.save()
+
+    await change_password()
+    assert not await connects()
+    # several Cookie headers (as HTTP/2 may send them) are read together
+    fresh = await database_sync_to_async(session_cookie)(user)
+    headers = [HOST, ORIGIN, (b"cookie", b"django_language=sw"), (b"cookie", fresh)]
+    assert await connects()
