@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from payments.checkout.inputs import amount_range_error
 from payments.payables import Payable, PayableError, PayableRefused, register
+from payments.prepared import row_insert
 
 
 @register("order")
@@ -112,8 +113,8 @@ class Wallet(Payable, models.Model):
     def payable_paid(self, payment) -> None:
         balance = _credit(self.pk, payment.amount)
         # OneToOne on payment: a second credit for the same payment is impossible (IntegrityError).
-        LedgerEntry.objects.create(
-            wallet_id=self.pk, payment=payment, amount=payment.amount, balance_after=balance
+        row_insert(
+            LedgerEntry(wallet_id=self.pk, payment=payment, amount=payment.amount, balance_after=balance)
         )
 
     def payable_summary(self) -> dict:

@@ -117,46 +117,67 @@ def event_add(
         cursor.execute(sql, params)
 
 
-_record_fields = [f for f in CallbackRecord._meta.concrete_fields if not f.primary_key]
-_record_sql: dict[str, str] = {}
+_insert_sql: dict[tuple[str, type[Model], str | None], str] = {}
 _payment_public_id = Payment._meta.get_field("public_id")
+_PAYMENT_BY_PUBLIC_ID = "payment by public_id"
+
+
+def _inserted(instance: Model, *, payment_by_public_id: Any = None, find_payment: bool = False) -> Model:
+    """INSERT the unsaved ``instance`` (every concrete field but the primary key, each through
+    its ``pre_save``: ``auto_now_add`` stamps) RETURNING its primary key, compiled once per
+    connection and model. ``find_payment``: its ``payment`` column is the payment whose
+    public id is ``payment_by_public_id`` (NULL when none), read back too."""
+    model = type(instance)
+    meta = model._meta
+    using = router.db_for_write(model)
+    connection = connections[using]
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    key = (using, model, _PAYMENT_BY_PUBLIC_ID if find_payment else None)
+    sql = _insert_sql.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        marks = [
+            f"(SELECT {quote(Payment._meta.pk.column)} FROM {quote(Payment._meta.db_table)} WHERE "
+            f"{quote(_payment_public_id.column)} = %s)"
+            if find_payment and field.name == "payment"
+            else "%s"
+            for field in fields
+        ]
+        returning = [quote(meta.pk.column)]
+        if find_payment:
+            returning.append(quote(meta.get_field("payment").column))
+        sql = _insert_sql[key] = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(marks)}) RETURNING {', '.join(returning)}"
+        )
+    params = [
+        _payment_public_id.get_db_prep_value(payment_by_public_id, connection)
+        if find_payment and field.name == "payment"
+        else field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchone()
+    instance.pk = returned[0]
+    if find_payment:
+        instance.payment_id = returned[1]
+    instance._state.adding, instance._state.db = False, using
+    return instance
+
+
+def row_insert(instance: Model) -> Model:
+    """``instance.save()`` for a new row as one INSERT … RETURNING compiled once per connection
+    and model (no signals: for hot-path rows whose models have no receivers, such as a
+    payable's ledger entry). Database constraints apply as ever (IntegrityError)."""
+    return _inserted(instance)
 
 
 def callback_record_add(record: CallbackRecord, *, public_id: Any) -> CallbackRecord:
     """INSERT the unsaved raw ``record`` with ``payment_id`` found by the callback URL's
     ``public_id`` in the same statement (NULL when no payment has it), and RETURNING the new
     id and payment id: one statement instead of a lookup and an insert."""
-    using = router.db_for_write(CallbackRecord)
-    connection = connections[using]
-    sql = _record_sql.get(using)
-    if sql is None:
-        quote = connection.ops.quote_name
-        columns, marks = [], []
-        for field in _record_fields:
-            columns.append(quote(field.column))
-            marks.append(
-                f"(SELECT {quote(Payment._meta.pk.column)} FROM {quote(Payment._meta.db_table)} WHERE "
-                f"{quote(_payment_public_id.column)} = %s)"
-                if field.name == "payment"
-                else "%s"
-            )
-        sql = (
-            f"INSERT INTO {quote(CallbackRecord._meta.db_table)} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(marks)}) RETURNING {quote(CallbackRecord._meta.pk.column)}, "
-            f"{quote(CallbackRecord._meta.get_field('payment').column)}"
-        )
-        _record_sql[using] = sql
-    params = [
-        _payment_public_id.get_db_prep_value(public_id, connection)
-        if field.name == "payment"
-        else field.get_db_prep_save(field.pre_save(record, add=True), connection)
-        for field in _record_fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        record.pk, record.payment_id = cursor.fetchone()
-    record._state.adding, record._state.db = False, using
-    return record
+    return _inserted(record, payment_by_public_id=public_id, find_payment=True)
 
 
 _update_sql: dict[tuple[str, type[Model], tuple[str, ...]], str] = {}

@@ -4,15 +4,15 @@ gives, on SQLite and (postgres mark: ``python -m tests.run_postgres``) on Postgr
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from frontend.models import Wallet
+from frontend.models import LedgerEntry, Wallet
 from payments.models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from payments.payables import payable_for_update, payable_of
-from payments.prepared import callback_record_add, event_add, row_by_pk, row_update, rows_update
+from payments.prepared import callback_record_add, event_add, row_by_pk, row_insert, row_update, rows_update
 from tests.factories import make_payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -140,3 +140,22 @@ def test_an_update_matches_null_as_null_and_takes_a_row_for_a_foreign_key(user):
     assert rows_update(C2BPayment, where={"payment": payment}, values={"state": "refunded"}) == 1
     assert rows_update(C2BPayment, where={"payment": payment.pk}, values={"state": "review"}) == 1
     assert C2BPayment.objects.get(pk=first.pk).state == "review"
+
+
+def test_a_prepared_insert_is_the_orm_row_and_keeps_the_constraints(user):
+    payment = make_payment(user, amount=70)
+    wallet = Wallet.objects.get(user=user)
+    with CaptureQueriesContext(connection) as queries:
+        entry = row_insert(LedgerEntry(wallet_id=wallet.pk, payment=payment, amount=70, balance_after=70))
+    assert len(queries.captured_queries) == 1 and entry.pk and not entry._state.adding
+    stored = LedgerEntry.objects.get(pk=entry.pk)
+    assert (stored.wallet_id, stored.payment_id, stored.amount, stored.balance_after) == (
+        wallet.pk,
+        payment.pk,
+        70,
+        70,
+    )
+    assert stored.created_at == entry.created_at and stored.created_at.tzinfo is not None
+    with pytest.raises(IntegrityError), transaction.atomic():  # one credit per payment, as ever
+        row_insert(LedgerEntry(wallet_id=wallet.pk, payment=payment, amount=70, balance_after=140))
+    assert LedgerEntry.objects.filter(payment=payment).count() == 1
