@@ -1,0 +1,149 @@
+"""One callback's CPU with no server: the whole ASGI application (``project.asgi``: access log,
+body limit, the callback door, the database bridge, settlement, the after-commit push to the
+embedded layer) driven in-process, one callback after another, in the production profile
+(JSON logs at INFO, to a file). Not part of ``make bench``; a quicker, quieter figure for one
+step of work than a server run (about 30 s):
+
+    .venv/bin/python -m bench.inprocess              # 1,500 callbacks, pinned to one core
+    .venv/bin/python -m bench.inprocess --n 500 --no-pin
+
+Prints CPU per callback for the process and the share spent inside ``callback_receive`` on
+the database thread (the rest: the door, the hops, the event loop, the push).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.helpers.topology import PYTHON, ROOT, manage
+
+from .servers import stack_env, taskset
+
+WARMUP = 50
+
+
+def _child(fixtures_path: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    import django
+
+    django.setup()
+    import payments.http.callback as door
+    from project.asgi import application
+
+    inside = [0.0]
+    receive_callback = door.callback_receive
+
+    def timed(**kwargs):
+        started = time.thread_time()
+        try:
+            return receive_callback(**kwargs)
+        finally:
+            inside[0] += time.thread_time() - started
+
+    door.callback_receive = timed  # measured only: the same function runs
+    fixtures = json.loads(Path(fixtures_path).read_text())
+
+    async def call(path: str, body: bytes) -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [
+                (b"host", b"127.0.0.1:8999"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8999),
+        }
+        sent, answers = [False], []
+
+        async def receive():
+            if not sent[0]:
+                sent[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            answers.append(message)
+
+        await application(scope, receive, send)
+        if answers[0]["status"] != 200:
+            raise RuntimeError(f"callback answered {answers[0]['status']}: {answers}")
+
+    async def main() -> dict:
+        payments = fixtures["payments"]
+        for payment in payments[:WARMUP]:
+            await call(payment["callback_path"], payment["body"].encode())
+        measured = payments[WARMUP:]
+        inside[0] = 0.0
+        cpu, wall = time.process_time(), time.perf_counter()
+        for payment in measured:
+            await call(payment["callback_path"], payment["body"].encode())
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        n = len(measured)
+        return {
+            "callbacks": n,
+            "cpu_ms_per_callback": round(1000 * cpu / n, 2),
+            "wall_ms_per_callback": round(1000 * wall / n, 2),
+            "callback_receive_ms": round(1000 * inside[0] / n, 2),
+        }
+
+    sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1500)
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to one core")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return _child(args.child)
+    with tempfile.TemporaryDirectory(prefix="mpx-inprocess-") as work:
+        work = Path(work)
+        env = stack_env(port=8999, db=work / "db.sqlite3")
+        manage("migrate", "--noinput", "-v", "0", "--skip-checks", env=env)
+        fixtures = work / "fixtures.json"
+        seed = [PYTHON, "-m", "bench.seed", "--n", str(args.n + WARMUP), "--out", str(fixtures)]
+        subprocess.run(seed, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+        with open(work / "server.log", "wb") as log:
+            done = subprocess.run(
+                [
+                    *([] if args.no_pin else taskset("0")),
+                    PYTHON,
+                    "-m",
+                    "bench.inprocess",
+                    "--child",
+                    str(fixtures),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                timeout=900,
+            )
+        if done.returncode != 0:
+            sys.exit(f"in-process run failed:\n{(work / 'server.log').read_text()[-3000:]}")
+        result = json.loads(done.stdout)
+        sys.stdout.write(
+            f"in-process, {result['callbacks']} callbacks one after another: "
+            f"{result['cpu_ms_per_callback']} ms CPU per callback "
+            f"({result['callback_receive_ms']} ms in callback_receive on the database thread), "
+            f"{result['wall_ms_per_callback']} ms wall\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
