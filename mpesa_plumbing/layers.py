@@ -57,12 +57,29 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 return
         self._receivers.pop(channel, None)
         pending = self.channels.get(channel)
+        capacity = self.get_capacity(channel)  # 0: unbounded, as for Channels' layer
+        if capacity and pending is not None and len(pending) >= capacity:
+            raise ChannelFull(channel)
         if pending is None:
             pending = self.channels[channel] = deque()
-        if len(pending) >= self.get_capacity(channel):
-            raise ChannelFull(channel)
         expires_at = time.time() + self.expiry
         pending.append((expires_at, deepcopy(message)))
+        heapq.heappush(self._message_deadlines, (expires_at, next(self._seq), channel))
+
+    def _hand_back(self, channel: str, message: dict) -> None:
+        """A receive was cancelled after it had been handed ``message``: the next waiting
+        receive gets it, or it stays first in line."""
+        waiting = self._receivers.get(channel)
+        while waiting:
+            receiver = waiting.popleft()
+            if not receiver.done():
+                if not waiting:
+                    del self._receivers[channel]
+                receiver.set_result(message)
+                return
+        self._receivers.pop(channel, None)
+        expires_at = time.time() + self.expiry
+        self.channels.setdefault(channel, deque()).appendleft((expires_at, message))
         heapq.heappush(self._message_deadlines, (expires_at, next(self._seq), channel))
 
     async def send(self, channel, message):
@@ -86,11 +103,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
             return await receiver
         except asyncio.CancelledError:
             if receiver.done() and not receiver.cancelled():
-                # handed a message as the receive was cancelled: it stays first in line
-                self.channels.setdefault(channel, deque()).appendleft(
-                    (time.time() + self.expiry, receiver.result())
-                )
-                heapq.heappush(self._message_deadlines, (time.time() + self.expiry, next(self._seq), channel))
+                self._hand_back(channel, receiver.result())
             raise
         finally:
             waiting = self._receivers.get(channel)

@@ -13,7 +13,6 @@ ordinary ORM code.
 """
 
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.db import connections, router
 from django.db.models import Model
@@ -33,7 +32,6 @@ class ByPk:
     def __init__(self, model: type[Model], *, for_update: bool = False):
         self.model = model
         self.for_update = for_update
-        self._compiled_for: WeakKeyDictionary = WeakKeyDictionary()  # connection -> compiled
 
     def _compile(self, using: str, connection) -> tuple[str, list[str], list[tuple[int, list, Any]]]:
         queryset = self.model._default_manager.using(using)
@@ -51,13 +49,13 @@ class ByPk:
             (index, functions, expression)
             for index, (functions, expression) in compiler.get_converters(columns).items()
         ]
-        compiled = self._compiled_for[connection] = (sql, attnames, converters)
+        compiled = _compiled_on(connection)[self] = (sql, attnames, converters)
         return compiled
 
     def get(self, pk: Any) -> Model | None:
         using = router.db_for_read(self.model) if not self.for_update else router.db_for_write(self.model)
         connection = connections[using]
-        compiled = self._compiled_for.get(connection) or self._compile(using, connection)
+        compiled = _compiled_on(connection).get(self) or self._compile(using, connection)
         sql, attnames, converters = compiled
         with connection.cursor() as cursor:
             cursor.execute(sql, [pk])
@@ -71,6 +69,16 @@ class ByPk:
                 value = function(value, expression, connection)
             values[index] = value
         return self.model.from_db(using, attnames, values)
+
+
+def _compiled_on(connection) -> dict:
+    """What was compiled for this connection, kept on the connection itself (the converters
+    are its backend's bound methods): it goes when the connection object goes, whatever
+    thread made it."""
+    compiled = connection.__dict__.get("_mpesa_prepared")
+    if compiled is None:
+        compiled = connection.__dict__["_mpesa_prepared"] = {}
+    return compiled
 
 
 _prepared: dict[tuple[type[Model], bool], ByPk] = {}
@@ -131,7 +139,9 @@ def _inserted(instance: Model, *, payment_by_public_id: Any = None, find_payment
     meta = model._meta
     using = router.db_for_write(model)
     connection = connections[using]
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    if not meta.pk.db_returning:
+        raise TypeError(f"{model.__name__}: only models whose primary key the database assigns")
+    fields = [field for field in meta.concrete_fields if not field.primary_key and not field.generated]
     key = (using, model, _PAYMENT_BY_PUBLIC_ID if find_payment else None)
     sql = _insert_sql.get(key)
     if sql is None:
@@ -218,6 +228,8 @@ def rows_update(
     (``"pk"`` for the primary key; None means IS NULL), plain values only. Returns the number
     of rows changed: with the current status in ``where`` it is a compare-and-swap (0: the
     row was no longer as expected)."""
+    if increment in values:
+        raise ValueError(f"rows_update: {increment} is both set and incremented")
     using = router.db_for_write(model)
     connection = connections[using]
     meta = model._meta

@@ -200,3 +200,27 @@ def test_an_idle_socket_waiting_on_the_layer_costs_a_future_not_a_queue():
         _bytes_per_waiting_socket(InMemoryChannelLayer),
     )
     assert ours < channels - 2000, (ours, channels)
+
+
+async def test_a_cancelled_receive_passes_its_message_to_the_next_waiting_one(layer):
+    first = asyncio.create_task(layer.receive("chan-1"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(layer.receive("chan-1"))
+    await asyncio.sleep(0)
+    await layer.send("chan-1", {"type": "m.1"})  # handed to the first waiting receive…
+    first.cancel()  # …which is cancelled before it could take it
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    async with asyncio.timeout(1):
+        assert (await second)["type"] == "m.1"
+    await layer.send("chan-1", {"type": "m.2"})
+    assert (await layer.receive("chan-1"))["type"] == "m.2"
+    assert len(layer.channels) == 0
+
+
+@pytest.mark.parametrize("cls", LAYERS, ids=lambda cls: cls.__name__)
+async def test_capacity_zero_means_unbounded(cls):
+    layer = cls(capacity=0)
+    for n in range(150):
+        await layer.send("chan-1", {"type": f"m.{n}"})
+    assert [(await layer.receive("chan-1"))["type"] for _ in range(150)] == [f"m.{n}" for n in range(150)]

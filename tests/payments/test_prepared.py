@@ -1,10 +1,13 @@
 """payments/prepared.py: the hot path's statements compiled once give exactly what the ORM
 gives, on SQLite and (postgres mark: ``python -m tests.run_postgres``) on PostgreSQL."""
 
+import gc
+import threading
+import tracemalloc
 import uuid
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -159,3 +162,30 @@ def test_a_prepared_insert_is_the_orm_row_and_keeps_the_constraints(user):
     with pytest.raises(IntegrityError), transaction.atomic():  # one credit per payment, as ever
         row_insert(LedgerEntry(wallet_id=wallet.pk, payment=payment, amount=70, balance_after=140))
     assert LedgerEntry.objects.filter(payment=payment).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_is_compiled_for_a_thread_goes_with_its_connection(user):
+    """Django gives a sync request under ASGI a fresh thread (and connection): a read from it
+    must not leave its compiled statement behind when the thread's connection is gone."""
+    payment = make_payment(user, amount=70)
+
+    def read_in_a_thread():
+        def work():
+            assert row_by_pk(Payment, payment.pk).pk == payment.pk
+            connections.close_all()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+
+    read_in_a_thread()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(50):
+        read_in_a_thread()
+    gc.collect()
+    kept = (tracemalloc.get_traced_memory()[0] - before) / 50
+    tracemalloc.stop()
+    assert kept < 2000, f"{kept:.0f} bytes kept per finished thread"
