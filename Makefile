@@ -95,8 +95,9 @@ test: $(VENV)/.test-installed system-test-deps tests/node_modules/.installed lin
 test-fast: $(VENV)/.test-installed
 	$(BIN)/pytest -m "not slow and not browser and not topology and not redis" --durations=5 $(PYTEST_ARGS)
 
-## make bench: the benchmark (floor, our stack in 3+1 configurations, polling, OAuth), about
-## 9 minutes; prints a table, writes bench/results/latest.json. Never fails on a time.
+## make bench: the benchmark (floor; our stack in 4 configurations on SQLite, 2 on PostgreSQL,
+## 1 under uvicorn; polling, OAuth), about 9½ minutes; prints a table, writes
+## bench/results/latest.json. Never fails on a time.
 bench: $(VENV)/.test-installed system-test-deps
 	$(BIN)/python -m bench.run
 

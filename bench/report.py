@@ -1,5 +1,5 @@
-"""The printed tables (every figure beside its ratio to the floor or to polling) and the
-target lines, and each window's verdict (``window_summary``, for the load generator)."""
+"""The printed tables (each figure beside its ratio to the floor or to polling), the target
+lines, each window's verdict (``window_summary``)."""
 
 from .procstat import summary_ms
 
@@ -7,8 +7,7 @@ P99_LIMIT_MS = 100.0
 
 
 def window_summary(rate, count, achieved, latencies, answers, bad, cpu, gc) -> dict:
-    """One window's figures and its verdict: it passes when p99 < 100 ms, no frame is lost,
-    every callback got a 200 and the driver reached >= 95% of the rate."""
+    """One window's figures; it passes with p99 < 100 ms, no frame lost, all answers 200, >= 95% rate."""
     lat = summary_ms(latencies)
     total_cpu = sum(v for v in cpu["cpu_s"].values() if v == v)
     server_cpu = sum(v for k, v in cpu["cpu_s"].items() if k != "redis" and v == v)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers.topology import PYTHON, Daphne, Uvicorn, app_env
+from tests.helpers.topology import PYTHON, Daphne, app_env
+from tests.helpers.uvicorn import Uvicorn
 
 from .config import N_LARGE, SPARE
 

@@ -13,7 +13,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.helpers.procs import WebClient, free_port, manage, server_env
-from tests.helpers.topology import Uvicorn
+from tests.helpers.uvicorn import Uvicorn
 
 pytestmark = pytest.mark.slow
 CUSTOMER = ("uvicorn-customer", "uvicorn-pass-1")
