@@ -46,16 +46,22 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self._seq = itertools.count()
 
     # --- channels ----------------------------------------------------------------------------
-    def _put(self, channel: str, message: dict) -> None:
+    def _to_waiting(self, channel: str, message: dict) -> bool:
+        """Give ``message`` to the first receive still waiting on ``channel``, if any."""
         waiting = self._receivers.get(channel)
         while waiting:
             receiver = waiting.popleft()
             if not receiver.done():
                 if not waiting:
                     del self._receivers[channel]
-                receiver.set_result(deepcopy(message))  # straight to the waiting socket
-                return
+                receiver.set_result(message)
+                return True
         self._receivers.pop(channel, None)
+        return False
+
+    def _put(self, channel: str, message: dict) -> None:
+        if self._to_waiting(channel, deepcopy(message)):  # straight to the waiting socket
+            return
         pending = self.channels.get(channel)
         capacity = self.get_capacity(channel)  # 0: unbounded, as for Channels' layer
         if capacity and pending is not None and len(pending) >= capacity:
@@ -69,15 +75,8 @@ class LocalChannelLayer(InMemoryChannelLayer):
     def _hand_back(self, channel: str, message: dict) -> None:
         """A receive was cancelled after it had been handed ``message``: the next waiting
         receive gets it, or it stays first in line."""
-        waiting = self._receivers.get(channel)
-        while waiting:
-            receiver = waiting.popleft()
-            if not receiver.done():
-                if not waiting:
-                    del self._receivers[channel]
-                receiver.set_result(message)
-                return
-        self._receivers.pop(channel, None)
+        if self._to_waiting(channel, message):
+            return
         expires_at = time.time() + self.expiry
         self.channels.setdefault(channel, deque()).appendleft((expires_at, message))
         heapq.heappush(self._message_deadlines, (expires_at, next(self._seq), channel))

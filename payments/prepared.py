@@ -190,27 +190,12 @@ def callback_record_add(record: CallbackRecord, *, public_id: Any) -> CallbackRe
     return _inserted(record, payment_by_public_id=public_id, find_payment=True)
 
 
-_update_sql: dict[tuple[str, type[Model], tuple[str, ...]], str] = {}
-
-
 def row_update(instance: Model, fields: tuple[str, ...]) -> None:
     """``instance.save(update_fields=fields)`` as one UPDATE compiled once per connection and
     field set (no signals: the hot path's models have no receivers for them)."""
-    model = type(instance)
-    using = router.db_for_write(model)
-    connection = connections[using]
-    concrete = [model._meta.get_field(name) for name in fields]
-    key = (using, model, fields)
-    sql = _update_sql.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        sets = ", ".join(f"{quote(field.column)} = %s" for field in concrete)
-        sql = _update_sql[key] = (
-            f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE {quote(model._meta.pk.column)} = %s"
-        )
-    params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in concrete]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, instance.pk])
+    meta = instance._meta
+    values = {name: getattr(instance, meta.get_field(name).attname) for name in fields}
+    rows_update(type(instance), where={"pk": instance.pk}, values=values)
 
 
 _update_where_sql: dict[tuple, str] = {}
