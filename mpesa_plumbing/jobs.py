@@ -49,12 +49,20 @@ def claim_due(
     PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent claimers take different
     rows. SQLite: the IMMEDIATE transaction serialises claimers. Both: each row is taken by a
     conditional UPDATE on a free lease, so a row is never leased twice.
+
+    Nothing due (a runner's usual pass, once a second) is found by one read outside any
+    transaction: no BEGIN IMMEDIATE, so an idle runner never holds SQLite's write lock and a
+    callback never waits behind it. A row that becomes due just after that read is claimed
+    by the next pass, as it would be had it become due just after the transaction.
     """
     now = timezone.now()
     free = Q(**{f"{lease_field}__isnull": True}) | Q(**{f"{lease_field}__lt": now})
     lease = {lease_field: now + timedelta(seconds=lease_seconds)}
+    due = queryset.filter(**{f"{due_field}__lte": now}).filter(free)
+    if not due.exists():
+        return []
     with transaction.atomic():
-        due = queryset.filter(**{f"{due_field}__lte": now}).filter(free).order_by(due_field)
+        due = due.order_by(due_field)
         if connection.features.has_select_for_update_skip_locked:
             # of=self: a due-filter through a foreign key must not lock the joined rows too
             due = due.select_for_update(skip_locked=True, of=("self",))

@@ -38,8 +38,9 @@ class LocalChannelLayer(InMemoryChannelLayer):
         )
         # ``channels``: only channels with unread messages, channel → deque of (expires at, message).
         # A socket waiting for its next message holds one future in ``_receivers``, not a queue:
-        # an idle checkout costs a dict entry and a future (an ``asyncio.Queue`` is four deques).
-        self._receivers: dict[str, deque[asyncio.Future]] = {}
+        # an idle checkout costs a dict entry, a one-item list and a future (an ``asyncio.Queue``
+        # is four deques, and a deque alone is ~760 bytes; two receives on one channel are rare).
+        self._receivers: dict[str, list[asyncio.Future]] = {}
         self._message_deadlines: list[tuple[float, int, str]] = []  # (expires at, seq, channel)
         self._member_deadlines: list[tuple[float, int, str, str]] = []  # (ends at, seq, group, channel)
         self._groups_of: dict[str, set[str]] = {}  # channel → the groups it is in
@@ -50,7 +51,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
         """Give ``message`` to the first receive still waiting on ``channel``, if any."""
         waiting = self._receivers.get(channel)
         while waiting:
-            receiver = waiting.popleft()
+            receiver = waiting.pop(0)
             if not receiver.done():
                 if not waiting:
                     del self._receivers[channel]
@@ -97,7 +98,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 del self.channels[channel]
             return message
         receiver = asyncio.get_running_loop().create_future()
-        self._receivers.setdefault(channel, deque()).append(receiver)
+        self._receivers.setdefault(channel, []).append(receiver)
         try:
             return await receiver
         except asyncio.CancelledError:

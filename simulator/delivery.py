@@ -128,9 +128,10 @@ def _send_burst(pks: list[int], config: SimConfig) -> None:
 
 def _sweep_interrupted(config: SimConfig) -> int:
     cutoff = timezone.now() - timedelta(seconds=config.callback_timeout + 60)
-    return SimDelivery.objects.filter(status=S.SENDING, attempted_at__lt=cutoff).update(
-        status=S.FAILED, error=INTERRUPTED, lease_until=None
-    )
+    stuck = SimDelivery.objects.filter(status=S.SENDING, attempted_at__lt=cutoff)
+    if not stuck.exists():  # the usual pass: a read, not an UPDATE that takes SQLite's write lock
+        return 0
+    return stuck.update(status=S.FAILED, error=INTERRUPTED, lease_until=None)
 
 
 def deliver_due(*, limit: int = BATCH) -> int:

@@ -24,13 +24,13 @@ from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
 from mpesa_plumbing.db import in_db
 from mpesa_plumbing.jsonbody import JsonError, loads
+from mpesa_plumbing.sockets import BridgedJsonConsumer
 
 from .c2b_selectors import C2B_PER_PAGE, c2b_by_id, c2b_row
 from .models import SimC2BPayment, SimPush
@@ -102,7 +102,7 @@ def _ids(value: Any) -> set[int] | None:
     return None
 
 
-class IndexConsumer(AsyncJsonWebsocketConsumer):
+class IndexConsumer(BridgedJsonConsumer):
     joined = False
 
     async def connect(self):

@@ -28,7 +28,6 @@ from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.auth import get_user as channels_get_user
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.http.cookie import parse_cookie
@@ -38,6 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mpesa_plumbing.db import in_db
 from mpesa_plumbing.jsonbody import JsonError, loads
+from mpesa_plumbing.sockets import BridgedJsonConsumer
 
 from ..selectors import payment_get_for_user
 from .broadcast import EVENT_TYPE, payment_group_name, payment_status_payload
@@ -74,17 +74,22 @@ class SocketAuthMiddleware(BaseMiddleware):
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
                 cookies.update(parse_cookie(value.decode("latin-1")))
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        session = store(cookies.get(settings.SESSION_COOKIE_NAME))
-        user = await in_db(channels_get_user.func, {"session": session})
+        user = await in_db(_session_user, cookies.get(settings.SESSION_COOKIE_NAME))
         return await self.inner(dict(scope, cookies=cookies, user=user), receive, send)
+
+
+def _session_user(session_key: str | None):
+    """The session's user (``AnonymousUser`` when none). Out of the middleware's frame, which
+    stays suspended for the socket's life: the session and its decoded data are not kept."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return channels_get_user.func({"session": session})
 
 
 def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)
     return SocketAuthMiddleware(inner)
 
 
-class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
+class PaymentStatusConsumer(BridgedJsonConsumer):
     # Sockets per user in this process (one event loop per process: no lock needed).
     open_by_user: dict[int, set[str]] = defaultdict(set)
 

@@ -16,10 +16,9 @@ While a page is open (presence rows with a heartbeat), this phone's prompts wait
 import logging
 import re
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
 from mpesa_plumbing.db import in_db
 from mpesa_plumbing.jsonbody import JsonError, loads
+from mpesa_plumbing.sockets import BridgedJsonConsumer
 
 from ..conf import sim_config
 from ..wire.requests import PHONE_RE
@@ -33,7 +32,7 @@ CLOSE_POLICY = 4008
 _PIN_RE = re.compile(r"^\d{4}$")
 
 
-class HandsetConsumer(AsyncJsonWebsocketConsumer):
+class HandsetConsumer(BridgedJsonConsumer):
     msisdn: str | None = None
     group: str | None = None
 

@@ -66,3 +66,31 @@ def test_wake_runs_the_sources_before_the_poll_interval(monkeypatch):
         finally:
             runner.stop()
             runner.join(timeout=10)
+
+
+def test_an_idle_pass_takes_no_write_lock():
+    """Nothing due: the claim is one read, so a runner's once-a-second pass never queues
+    behind (or in front of) a callback's write transaction on SQLite."""
+    import sqlite3
+
+    from django.db import connection
+
+    from payments.models import Payment
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock")
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 100")  # fail fast instead of waiting 10 s
+    writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a callback's transaction, in progress
+        due = Payment.objects.filter(next_check_at__isnull=False)
+        claimed = jobs.claim_due(
+            due, due_field="next_check_at", lease_field="check_lease_until", lease_seconds=30
+        )
+        assert claimed == []
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        connection.close()

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 
 import msgpack
 import pytest
@@ -246,3 +247,34 @@ async def test_a_session_from_before_a_password_change_is_refused(user):
     fresh = await database_sync_to_async(session_cookie)(user)
     headers = [HOST, ORIGIN, (b"cookie", b"django_language=sw"), (b"cookie", fresh)]
     assert await connects()
+
+
+async def test_a_push_is_not_held_behind_a_busy_sync_thread(user):
+    """Django runs sync views and middleware under ASGI on one shared thread. A slow one (an
+    admin export) must not hold the live frames of every open checkout: Channels' dispatch
+    took a turn on that thread before every frame (mpesa_plumbing/sockets.py)."""
+    from asgiref.sync import sync_to_async
+
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, user)
+    assert (await ws.connect())[0]
+    await ws.receive_json_from(timeout=5)
+    event = await database_sync_to_async(status_event)(payment)
+    started, release = asyncio.Event(), threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_sync_view():
+        loop.call_soon_threadsafe(started.set)
+        release.wait(timeout=30)
+
+    busy = asyncio.ensure_future(sync_to_async(slow_sync_view)())  # Django's shared sync thread
+    try:
+        await asyncio.wait_for(started.wait(), timeout=5)
+        await get_channel_layer().group_send(payment_group_name(payment.public_id), event)
+        frame = await ws.receive_json_from(timeout=2)
+        assert frame["payment"]["public_id"] == str(payment.public_id)
+        assert not busy.done()  # the frame came while the sync thread was still held
+    finally:
+        release.set()
+        await busy
+    await ws.disconnect()

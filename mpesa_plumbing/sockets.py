@@ -1,0 +1,92 @@
+"""The base of every WebSocket consumer here: Channels' JSON consumer, dispatching without a
+thread hop per message and with fewer objects per open socket.
+
+- ``dispatch``: Channels' ``AsyncConsumer.dispatch`` runs ``close_old_connections`` through
+  ``sync_to_async`` before every handler, i.e. one round trip to Django's single shared sync
+  thread for each frame in, each status push out and the handshake itself. That thread is
+  also where Django runs sync views and sync middleware under ASGI, so a slow sync view (an
+  admin export) held every live frame of the process behind it, and each push paid two thread
+  switches for nothing: our consumers never use a connection on that thread. Their database
+  work goes through the bridge (``mpesa_plumbing.db.in_db``), whose threads keep and repair
+  their own connections. So ``dispatch`` here finds the handler and awaits it, nothing more.
+- ``__call__``: Channels' ``AsyncConsumer.__call__`` with ``dispatch_in_turn`` in place of
+  ``channels.utils.await_many_dispatch``: the same contract (one read pending on the socket
+  and one on the channel layer, each message handled in turn, never two handlers at once,
+  the reads cancelled on exit, even when one of them failed), without an ``asyncio.wait``
+  (its coroutine, set, waiter and callbacks) parked per idle socket: 0.8 KB less per open
+  checkout (bench/README.md).
+"""
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+
+
+class BridgedJsonConsumer(AsyncJsonWebsocketConsumer):
+    """``AsyncJsonWebsocketConsumer`` for consumers whose database work goes through
+    ``in_db``: the same handlers and errors, no sync-thread hop per message."""
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        self.base_send = send
+        try:
+            await dispatch_in_turn(sources, self.dispatch)
+        except StopConsumer:
+            pass
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+async def dispatch_in_turn(
+    sources: list[Callable[[], Awaitable[dict]]], dispatch: Callable[[dict], Awaitable[None]]
+) -> None:
+    """Read from every source at once; hand each message to ``dispatch`` one at a time, in
+    source order when several are ready; a source's next read starts once its message is
+    handled. Returns only by an exception (``StopConsumer``, a source's error, cancellation),
+    after cancelling the pending reads."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future | None = None
+
+    def wake(_read) -> None:
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def start(source) -> asyncio.Future:
+        read = asyncio.ensure_future(source())
+        read.add_done_callback(wake)
+        return read
+
+    reads = [start(source) for source in sources]
+    try:
+        while True:
+            if not any(read.done() for read in reads):
+                waiter = loop.create_future()
+                try:
+                    await waiter
+                finally:
+                    waiter = None
+            for i, read in enumerate(reads):
+                if read.done():
+                    await dispatch(read.result())
+                    reads[i] = start(sources[i])
+    finally:
+        for read in reads:
+            read.cancel()
+        # All cancelled before any is awaited: a read that failed (its error is on its way
+        # out) must not leave the other one pending, as Channels' loop did.
+        await asyncio.gather(*reads, return_exceptions=True)
