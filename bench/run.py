@@ -3,7 +3,7 @@ upstream OAuth calls, on loopback, in one run. A benchmark, not a test: it print
 and ratios, writes ``bench/results/<timestamp>.json`` and ``bench/results/latest.json``, and
 exits 0 whatever the times (non-zero only if the bench itself could not run).
 
-    python -m bench.run                 # the full run (budget: BENCH_BUDGET_S, default 510 s)
+    python -m bench.run                 # the full run (budget: BENCH_BUDGET_S, default 590 s)
     BENCH_QUICK=1 python -m bench.run   # small N, short windows: a smoke run of the harness
 
 Method, caps and caveats: bench/README.md.

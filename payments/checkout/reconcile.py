@@ -143,6 +143,8 @@ def payments_reconcile_due(*, limit: int = 20) -> int:
         lease_seconds=LEASE_SECONDS,
         limit=limit,
     )
+    if not ids:
+        return 0
     for payment in Payment.objects.filter(pk__in=ids):
         payment_reconcile(payment)
     return len(ids)
