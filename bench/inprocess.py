@@ -9,6 +9,13 @@ step of work than a server run (about 30 s):
 
 Prints CPU per callback for the process and the share spent inside ``callback_receive`` on
 the database thread (the rest: the door, the hops, the event loop, the push).
+
+    .venv/bin/python -m bench.inprocess --sockets 500   # the application's memory per socket
+
+``--sockets N`` opens N checkout sockets through the same application instead (handshake,
+session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``:
+the application's share of an idle socket (Daphne's own per-connection objects are not in
+it; the harness's scope dict and receive/send closures, which stand in for Daphne's, are).
 """
 
 import argparse
@@ -26,6 +33,71 @@ from tests.helpers.topology import PYTHON, ROOT, manage
 from .servers import stack_env, taskset
 
 WARMUP = 50
+
+
+def _sockets_child(fixtures_path: str, n: int) -> None:
+    """Open ``n`` sockets after a warm-up and measure what they hold."""
+    import gc
+    import tracemalloc
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    import django
+
+    django.setup()
+    from project.asgi import application
+
+    fixtures = json.loads(Path(fixtures_path).read_text())
+    cookie = f"sessionid={fixtures['session_key']}".encode()
+    held = []
+
+    async def open_socket(payment: dict) -> None:
+        loop = asyncio.get_running_loop()
+        snapshot, never = loop.create_future(), loop.create_future()
+        path = f"/ws/payments/{payment['public_id']}/"
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "scheme": "ws",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [
+                (b"host", b"127.0.0.1:8999"),
+                (b"origin", b"http://127.0.0.1:8999"),
+                (b"cookie", cookie),
+            ],
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 8999),
+            "subprotocols": [],
+        }
+        messages = iter([{"type": "websocket.connect"}])
+
+        async def receive():
+            return next(messages, None) or await never
+
+        async def send(message):
+            if not snapshot.done() and message["type"] in ("websocket.send", "websocket.close"):
+                snapshot.set_result(message["type"])
+
+        held.append(asyncio.ensure_future(application(scope, receive, send)))
+        if await snapshot != "websocket.send":
+            raise RuntimeError("socket refused")
+
+    async def main() -> dict:
+        payments = fixtures["payments"]
+        for payment in payments[:WARMUP]:
+            await open_socket(payment)
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for payment in payments[WARMUP : WARMUP + n]:
+            await open_socket(payment)
+        await asyncio.sleep(0.2)
+        gc.collect()
+        grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
+        return {"sockets": n, "kb_per_socket": round(grown / n / 1024, 2)}
+
+    sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
 
 
 def _child(fixtures_path: str) -> None:
@@ -107,10 +179,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1500)
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one core")
+    parser.add_argument("--sockets", type=int, default=0, help="measure memory per socket instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return _child(args.child)
+        return _sockets_child(args.child, args.sockets) if args.sockets else _child(args.child)
+    if args.sockets:
+        args.n = args.sockets
     with tempfile.TemporaryDirectory(prefix="mpx-inprocess-") as work:
         work = Path(work)
         env = stack_env(port=8999, db=work / "db.sqlite3")
@@ -127,6 +202,7 @@ def main() -> None:
                     "bench.inprocess",
                     "--child",
                     str(fixtures),
+                    *(["--sockets", str(args.sockets)] if args.sockets else []),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -137,6 +213,12 @@ def main() -> None:
         if done.returncode != 0:
             sys.exit(f"in-process run failed:\n{(work / 'server.log').read_text()[-3000:]}")
         result = json.loads(done.stdout)
+        if args.sockets:
+            sys.stdout.write(
+                f"in-process, {result['sockets']} idle checkout sockets: "
+                f"{result['kb_per_socket']} KB per socket held by the application\n"
+            )
+            return None
         sys.stdout.write(
             f"in-process, {result['callbacks']} callbacks one after another: "
             f"{result['cpu_ms_per_callback']} ms CPU per callback "

@@ -57,8 +57,8 @@ def _guarded(fn, args, kwargs) -> Any:
 async def in_db(fn, *args, **kwargs) -> Any:
     """Run ``fn(*args, **kwargs)`` (sync ORM code) off the event loop; returns its result."""
     size = db_threads()
-    if size <= 0:
-        return await sync_to_async(fn)(*args, **kwargs)
+    if size <= 0:  # thread-sensitively (tests in a transaction), repaired the same way
+        return await sync_to_async(_guarded)(fn, args, kwargs)
     return await sync_to_async(_guarded, thread_sensitive=False, executor=_pool(size))(fn, args, kwargs)
 
 

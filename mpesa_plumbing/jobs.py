@@ -50,9 +50,10 @@ def claim_due(
     rows. SQLite: the IMMEDIATE transaction serialises claimers. Both: each row is taken by a
     conditional UPDATE on a free lease, so a row is never leased twice.
 
-    Nothing due (a runner's usual pass, once a second) is found by one read outside any
-    transaction: no BEGIN IMMEDIATE, so an idle runner never holds SQLite's write lock and a
-    callback never waits behind it. A row that becomes due just after that read is claimed
+    Nothing due (a runner's usual pass, once a second) is found by one read before any
+    transaction is opened: no BEGIN IMMEDIATE, so an idle runner never holds SQLite's write
+    lock and a callback never waits behind it (a caller already inside ``atomic()`` keeps its
+    own transaction, of course). A row that becomes due just after that read is claimed
     by the next pass, as it would be had it become due just after the transaction.
     """
     now = timezone.now()

@@ -1,20 +1,22 @@
 """The base of every WebSocket consumer here: Channels' JSON consumer, dispatching without a
 thread hop per message and with fewer objects per open socket.
 
-- ``dispatch``: Channels' ``AsyncConsumer.dispatch`` runs ``close_old_connections`` through
-  ``sync_to_async`` before every handler, i.e. one round trip to Django's single shared sync
-  thread for each frame in, each status push out and the handshake itself. That thread is
-  also where Django runs sync views and sync middleware under ASGI, so a slow sync view (an
-  admin export) held every live frame of the process behind it, and each push paid two thread
-  switches for nothing: our consumers never use a connection on that thread. Their database
-  work goes through the bridge (``mpesa_plumbing.db.in_db``), whose threads keep and repair
-  their own connections. So ``dispatch`` here finds the handler and awaits it, nothing more.
+- ``dispatch`` and ``websocket_disconnect``: Channels' consumers run ``close_old_connections``
+  through ``sync_to_async`` before every handler and after every disconnect. A consumer is not
+  inside a request's ``ThreadSensitiveContext``, so that is asgiref's one process-wide sync
+  thread: every frame in, every status push out, every handshake and every close of every
+  socket in the process queued on that single thread, one after another, each paying two
+  thread switches, for nothing, since our consumers never use a database connection there.
+  Their database work goes through the bridge (``mpesa_plumbing.db.in_db``), which repairs
+  its own connections (with ``PAYMENTS_DB_THREADS=0`` too). So ``dispatch`` finds the handler
+  and awaits it, and a disconnect leaves the groups and calls ``disconnect``, nothing more.
 - ``__call__``: Channels' ``AsyncConsumer.__call__`` with ``dispatch_in_turn`` in place of
   ``channels.utils.await_many_dispatch``: the same contract (one read pending on the socket
   and one on the channel layer, each message handled in turn, never two handlers at once,
-  the reads cancelled on exit, even when one of them failed), without an ``asyncio.wait``
-  (its coroutine, set, waiter and callbacks) parked per idle socket: 0.8 KB less per open
-  checkout (bench/README.md).
+  the reads cancelled on exit, now even when one of them failed), without an
+  ``asyncio.wait`` (its coroutine, set, waiter and callbacks) parked per idle socket: 0.8
+  KB of the 2.1 KB per socket that this file and the lighter socket middleware saved
+  (``python -m bench.inprocess --sockets 500``: 15.3 -> 13.2 KB held by the application).
 """
 
 import asyncio
@@ -51,6 +53,12 @@ class BridgedJsonConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_disconnect(self, message):
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
 
 async def dispatch_in_turn(
     sources: list[Callable[[], Awaitable[dict]]], dispatch: Callable[[dict], Awaitable[None]]
@@ -58,7 +66,8 @@ async def dispatch_in_turn(
     """Read from every source at once; hand each message to ``dispatch`` one at a time, in
     source order when several are ready; a source's next read starts once its message is
     handled. Returns only by an exception (``StopConsumer``, a source's error, cancellation),
-    after cancelling the pending reads."""
+    after cancelling the pending reads; an error a read raises while the loop is already on
+    its way out is dropped (the exception that ended the loop is the one that propagates)."""
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future | None = None
 

@@ -27,29 +27,30 @@ class Source:
 async def test_messages_from_both_sources_are_handled_one_at_a_time_in_arrival_order():
     socket, layer = Source(), Source()
     handled, running, most = [], [0], [0]
-    release_first = asyncio.Event()
+    first_started, release_first, third_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def dispatch(message):
         running[0] += 1
         most[0] = max(most[0], running[0])
         if message["n"] == 1:
+            first_started.set()
             await release_first.wait()  # a slow handler: the others must wait for it
         handled.append(message["n"])
         running[0] -= 1
+        if message["n"] == 3:
+            third_done.set()
         if message["n"] == 4:
             raise StopConsumer
 
     task = asyncio.ensure_future(dispatch_in_turn([socket, layer], dispatch))
     socket.queue.put_nowait({"n": 1})
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    layer.queue.put_nowait({"n": 2})  # arrives while 1 is being handled
+    await asyncio.wait_for(first_started.wait(), timeout=5)
+    layer.queue.put_nowait({"n": 2})  # both arrive while 1 is being handled
     socket.queue.put_nowait({"n": 3})
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert handled == []  # nothing overtook the slow handler
+    await asyncio.sleep(0.05)  # time for a wrong loop to start them; the right one must not
+    assert handled == [] and running[0] == 1  # nothing overtook the slow handler
     release_first.set()
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(third_done.wait(), timeout=5)
     assert handled == [1, 2, 3]
     layer.queue.put_nowait({"n": 4})
     with pytest.raises(StopConsumer):
@@ -85,3 +86,20 @@ async def test_cancelling_the_consumer_cancels_its_reads():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert socket.cancelled == 1 and layer.cancelled == 1
+
+
+async def test_without_a_channel_layer_only_the_socket_is_read():
+    socket = Source()
+    handled = []
+
+    async def dispatch(message):
+        handled.append(message["n"])
+        if message["n"] == 2:
+            raise StopConsumer
+
+    task = asyncio.ensure_future(dispatch_in_turn([socket], dispatch))
+    socket.queue.put_nowait({"n": 1})
+    socket.queue.put_nowait({"n": 2})
+    with pytest.raises(StopConsumer):
+        await asyncio.wait_for(task, timeout=5)
+    assert handled == [1, 2]

@@ -250,9 +250,9 @@ async def test_a_session_from_before_a_password_change_is_refused(user):
 
 
 async def test_a_push_is_not_held_behind_a_busy_sync_thread(user):
-    """Django runs sync views and middleware under ASGI on one shared thread. A slow one (an
-    admin export) must not hold the live frames of every open checkout: Channels' dispatch
-    took a turn on that thread before every frame (mpesa_plumbing/sockets.py)."""
+    """Channels' consumers took a turn on asgiref's one process-wide sync thread before every
+    frame (mpesa_plumbing/sockets.py): whatever else was queued there (other sockets' turns,
+    any ``sync_to_async`` outside a request) held every open checkout's frames behind it."""
     from asgiref.sync import sync_to_async
 
     payment = await database_sync_to_async(make_payment)(user)
@@ -263,11 +263,11 @@ async def test_a_push_is_not_held_behind_a_busy_sync_thread(user):
     started, release = asyncio.Event(), threading.Event()
     loop = asyncio.get_running_loop()
 
-    def slow_sync_view():
+    def slow_sync_work():
         loop.call_soon_threadsafe(started.set)
         release.wait(timeout=30)
 
-    busy = asyncio.ensure_future(sync_to_async(slow_sync_view)())  # Django's shared sync thread
+    busy = asyncio.ensure_future(sync_to_async(slow_sync_work)())  # the process-wide sync thread
     try:
         await asyncio.wait_for(started.wait(), timeout=5)
         await get_channel_layer().group_send(payment_group_name(payment.public_id), event)
