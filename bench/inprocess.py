@@ -13,9 +13,9 @@ the database thread (the rest: the door, the hops, the event loop, the push).
     .venv/bin/python -m bench.inprocess --sockets 500   # the application's memory per socket
 
 ``--sockets N`` opens N checkout sockets through the same application instead (handshake,
-session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``:
-the application's share of an idle socket (Daphne's own per-connection objects are not in
-it; the harness's scope dict and receive/send closures, which stand in for Daphne's, are).
+session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``,
+less what the same harness holds for an application that only accepts and waits (its scope,
+closures and task stand in for Daphne's, whose own per-connection objects are not in it).
 """
 
 import argparse
@@ -50,7 +50,13 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
     cookie = f"sessionid={fixtures['session_key']}".encode()
     held = []
 
-    async def open_socket(payment: dict) -> None:
+    async def parked(scope, receive, send) -> None:  # the baseline: accept, one frame, wait
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "{}"})
+        await receive()
+
+    async def open_socket(payment: dict, app=application) -> None:
         loop = asyncio.get_running_loop()
         snapshot, never = loop.create_future(), loop.create_future()
         path = f"/ws/payments/{payment['public_id']}/"
@@ -79,23 +85,28 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
             if not snapshot.done() and message["type"] in ("websocket.send", "websocket.close"):
                 snapshot.set_result(message["type"])
 
-        held.append(asyncio.ensure_future(application(scope, receive, send)))
+        held.append(asyncio.ensure_future(app(scope, receive, send)))
         if await snapshot != "websocket.send":
             raise RuntimeError("socket refused")
+
+    async def held_per_socket(app, payments: list[dict]) -> float:
+        gc.collect()
+        before = tracemalloc.take_snapshot()
+        for payment in payments:
+            await open_socket(payment, app)
+        await asyncio.sleep(0.2)
+        gc.collect()
+        grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
+        return grown / len(payments)
 
     async def main() -> dict:
         payments = fixtures["payments"]
         for payment in payments[:WARMUP]:
             await open_socket(payment)
-        gc.collect()
         tracemalloc.start()
-        before = tracemalloc.take_snapshot()
-        for payment in payments[WARMUP : WARMUP + n]:
-            await open_socket(payment)
-        await asyncio.sleep(0.2)
-        gc.collect()
-        grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
-        return {"sockets": n, "kb_per_socket": round(grown / n / 1024, 2)}
+        harness = await held_per_socket(parked, payments[WARMUP : WARMUP + n])
+        total = await held_per_socket(application, payments[WARMUP : WARMUP + n])
+        return {"sockets": n, "kb_per_socket": round((total - harness) / 1024, 2)}
 
     sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
 

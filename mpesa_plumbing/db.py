@@ -50,7 +50,8 @@ def _guarded(fn, args, kwargs) -> Any:
     try:
         return fn(*args, **kwargs)
     except DatabaseError:
-        connection.close()  # a broken connection is reopened by this thread's next call
+        if not connection.in_atomic_block:  # a caller's transaction (tests) keeps its connection
+            connection.close()  # a broken connection is reopened by this thread's next call
         raise
 
 

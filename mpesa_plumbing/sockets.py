@@ -14,9 +14,10 @@ thread hop per message and with fewer objects per open socket.
   ``channels.utils.await_many_dispatch``: the same contract (one read pending on the socket
   and one on the channel layer, each message handled in turn, never two handlers at once,
   the reads cancelled on exit, now even when one of them failed), without an
-  ``asyncio.wait`` (its coroutine, set, waiter and callbacks) parked per idle socket: 0.8
-  KB of the 2.1 KB per socket that this file and the lighter socket middleware saved
-  (``python -m bench.inprocess --sockets 500``: 15.3 -> 13.2 KB held by the application).
+  ``asyncio.wait`` (its coroutine, set, waiter and callbacks) parked per idle socket: about
+  0.8 KB of the 2.3 KB per socket that this file, the lighter socket middleware and the
+  embedded layer's list saved (``python -m bench.inprocess --sockets 500``: 12.6 -> 10.4 KB
+  held by the application).
 """
 
 import asyncio
