@@ -35,18 +35,24 @@ from .servers import stack_env, taskset
 WARMUP = 50
 
 
-def _sockets_child(fixtures_path: str, n: int) -> None:
-    """Open ``n`` sockets after a warm-up and measure what they hold."""
-    import gc
-    import tracemalloc
-
+def _setup(fixtures_path: str):
+    """Django set up in this child: the application, the scope builder and the fixtures."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     import django
 
     django.setup()
     from project.asgi import application
+    from tests.helpers.asgi import asgi_scope
 
-    fixtures = json.loads(Path(fixtures_path).read_text())
+    return application, asgi_scope, json.loads(Path(fixtures_path).read_text())
+
+
+def _sockets_child(fixtures_path: str, n: int) -> None:
+    """Open ``n`` sockets after a warm-up and measure what they hold."""
+    import gc
+    import tracemalloc
+
+    application, asgi_scope, fixtures = _setup(fixtures_path)
     cookie = f"sessionid={fixtures['session_key']}".encode()
     held = []
 
@@ -60,22 +66,14 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
         loop = asyncio.get_running_loop()
         snapshot, never = loop.create_future(), loop.create_future()
         path = f"/ws/payments/{payment['public_id']}/"
-        scope = {
-            "type": "websocket",
-            "asgi": {"version": "3.0"},
-            "scheme": "ws",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "headers": [
-                (b"host", b"127.0.0.1:8999"),
-                (b"origin", b"http://127.0.0.1:8999"),
-                (b"cookie", cookie),
-            ],
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8999),
-            "subprotocols": [],
-        }
+        scope = asgi_scope(
+            "websocket",
+            path,
+            host=b"127.0.0.1:8999",
+            headers=[(b"origin", b"http://127.0.0.1:8999"), (b"cookie", cookie)],
+            client=("127.0.0.1", 40000),
+            server=("127.0.0.1", 8999),
+        )
         messages = iter([{"type": "websocket.connect"}])
 
         async def receive():
@@ -112,12 +110,8 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
 
 
 def _child(fixtures_path: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    import django
-
-    django.setup()
+    application, asgi_scope, fixtures = _setup(fixtures_path)
     import payments.http.callback as door
-    from project.asgi import application
 
     inside = [0.0]
     receive_callback = door.callback_receive
@@ -130,26 +124,16 @@ def _child(fixtures_path: str) -> None:
             inside[0] += time.thread_time() - started
 
     door.callback_receive = timed  # measured only: the same function runs
-    fixtures = json.loads(Path(fixtures_path).read_text())
 
     async def call(path: str, body: bytes) -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "headers": [
-                (b"host", b"127.0.0.1:8999"),
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8999),
-        }
+        scope = asgi_scope(
+            "http",
+            path,
+            host=b"127.0.0.1:8999",
+            headers=[(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            client=("127.0.0.1", 40000),
+            server=("127.0.0.1", 8999),
+        )
         sent, answers = [False], []
 
         async def receive():

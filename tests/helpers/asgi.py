@@ -18,6 +18,37 @@ from django.db import close_old_connections
 from payments.checkout.callback_url import c2b_path, callback_path
 
 
+def asgi_scope(
+    kind: str,
+    path: str,
+    *,
+    headers=(),
+    method: str = "POST",
+    scheme: str | None = None,
+    host: bytes = b"127.0.0.1",
+    client: tuple[str, int] = ("127.0.0.1", 5000),
+    server: tuple[str, int] = ("127.0.0.1", 8000),
+) -> dict:
+    """An ASGI ``http`` or ``websocket`` scope for ``path`` as a server would build it, with
+    ``Host`` first and then ``headers`` (name/value bytes pairs)."""
+    scope = {
+        "type": kind,
+        "asgi": {"version": "3.0"},
+        "scheme": scheme or ("http" if kind == "http" else "ws"),
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", host), *headers],
+        "client": client,
+        "server": server,
+    }
+    if kind == "http":
+        scope.update(http_version="1.1", method=method)
+    else:
+        scope["subprotocols"] = []
+    return scope
+
+
 def _application():
     from project.asgi import application  # imported late: Django must be set up first
 

@@ -8,25 +8,14 @@ from channels.testing import ApplicationCommunicator
 
 from payments.checkout.callback_url import callback_path, callback_token
 from project.asgi import application
+from tests.helpers.asgi import asgi_scope
 from tests.helpers.logs import dump
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def scope(path: str, headers=()) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    return asgi_scope("http", path, headers=[(b"content-type", b"application/json"), *headers])
 
 
 async def send_body(path: str, chunks: list[bytes], headers=()) -> int:

@@ -18,7 +18,7 @@ from payments.checkout.callback_url import callback_path, callback_token
 from payments.http.callback import CallbackEndpoint
 from payments.models import CallbackRecord, Payment
 from tests.factories import callback_body, dumps, make_payment
-from tests.helpers.asgi import CallbackDoor
+from tests.helpers.asgi import CallbackDoor, asgi_scope
 from tests.helpers.logs import dump
 
 pytestmark = pytest.mark.django_db
@@ -263,25 +263,19 @@ class Recording:
 async def asgi_post(
     app, path: str, body: bytes, *, method="POST", host=b"127.0.0.1", scheme="http", headers=()
 ):
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": scheme,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", host),
+    scope = asgi_scope(
+        "http",
+        path,
+        method=method,
+        scheme=scheme,
+        host=host,
+        headers=[
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"businessshortcode", b"174379"),
             *headers,
         ],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    )
     comm = ApplicationCommunicator(app, scope)
     await comm.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await comm.receive_output(timeout=10)
