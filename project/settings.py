@@ -49,6 +49,9 @@ def _require(name: str, dev_default: str) -> str:
 
 
 SECRET_KEY = _require("DJANGO_SECRET_KEY", "dev-insecure-" + "x" * 50)
+# Rotating the secret: the new one in DJANGO_SECRET_KEY, the old one here (comma-separated), so
+# sessions, checkout sockets and live tickets made under it stay valid until they expire.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:
     _missing.append("DJANGO_ALLOWED_HOSTS")

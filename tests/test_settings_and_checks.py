@@ -139,6 +139,15 @@ def test_env_example_documents_every_setting_and_runs_as_is(tmp_path):
     assert done.stdout.strip() == "True"
 
 
+def test_an_old_secret_key_is_a_fallback_while_rotating():
+    code = "import django; django.setup(); from django.conf import settings as s"
+    code += "; print(s.SECRET_KEY_FALLBACKS)"
+    env = {**PROD_ENV, "DJANGO_SECRET_KEY_FALLBACKS": "old-key-one,old-key-two"}
+    done = run(["-c", code], {**env, "DJANGO_SETTINGS_MODULE": "project.settings"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['old-key-one', 'old-key-two']"
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("", "700 10 10"), ("50000,20,100", "50000 20 100"), ("1000,5,5", "1000 5 5")],

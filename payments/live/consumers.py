@@ -27,11 +27,20 @@ from collections import defaultdict, deque
 from importlib import import_module
 from urllib.parse import parse_qs
 
-from channels.auth import get_user as channels_get_user
 from channels.middleware import BaseMiddleware
 from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.http.cookie import parse_cookie
 from django.utils import translation
+from django.utils.crypto import constant_time_compare
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -61,9 +70,8 @@ def _snapshot(user, public_id, language: str):
 
 
 class SocketAuthMiddleware(BaseMiddleware):
-    """The socket's user from the session cookie: what Channels' ``CookieMiddleware`` +
-    ``SessionMiddleware`` + ``AuthMiddleware`` decide (``channels.auth.get_user``: the same
-    session and session-hash checks), in one step, the lookup through the database bridge.
+    """The socket's user from the session cookie, decided as Django decides it for a page
+    (``django.contrib.auth.get_user``), in one step, the lookup through the database bridge.
 
     The session itself is not kept in the scope: a socket never writes it, and Channels'
     session wrapper would keep it (and check it on every frame sent) for the socket's life;
@@ -79,10 +87,34 @@ class SocketAuthMiddleware(BaseMiddleware):
 
 
 def _session_user(session_key: str | None):
-    """The session's user (``AnonymousUser`` when none). Out of the middleware's frame, which
-    stays suspended for the socket's life: the session and its decoded data are not kept."""
+    """The session's user (``AnonymousUser`` when none), with Django's checks: a backend still
+    configured, a user it still returns, and the session's auth hash made with ``SECRET_KEY``
+    or one of ``SECRET_KEY_FALLBACKS`` (a customer signed in before a key rotation is still
+    signed in; Channels' ``get_user`` knows no fallbacks and flushed such a session, signing
+    the customer out of every page). Read-only, unlike a page request: a socket cannot send the
+    new cookie that cycling the key needs, and a stale session is refused here and flushed by
+    the next page request, as Django does. Out of the middleware's frame, which stays suspended
+    for the socket's life: the session and its decoded data are not kept."""
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    return channels_get_user.func({"session": session})
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None:
+        return AnonymousUser()
+    if hasattr(user, "get_session_auth_hash"):
+        session_hash = session.get(HASH_SESSION_KEY)
+        fallbacks = getattr(user, "get_session_auth_fallback_hash", tuple)
+        if not session_hash or not any(
+            constant_time_compare(session_hash, known)
+            for known in (user.get_session_auth_hash(), *fallbacks())
+        ):
+            return AnonymousUser()
+    return user
 
 
 def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)

@@ -14,6 +14,7 @@ from django.test import Client
 from payments import checkout
 from payments.live.broadcast import payment_group_name, status_event
 from payments.live.consumers import CLOSE_POLICY, CLOSE_RATE
+from payments.live.tickets import ticket_issue, ticket_redeem
 from project.asgi import application
 from tests.factories import callback_result, make_payment
 
@@ -247,6 +248,46 @@ async def test_a_session_from_before_a_password_change_is_refused(user):
     fresh = await database_sync_to_async(session_cookie)(user)
     headers = [HOST, ORIGIN, (b"cookie", b"django_language=sw"), (b"cookie", fresh)]
     assert await connects()
+
+
+async def test_a_customer_signed_in_before_a_key_rotation_stays_signed_in(user, settings):
+    """After SECRET_KEY is rotated (the old key in SECRET_KEY_FALLBACKS, as Django documents),
+    a session signed in under the old key still opens its checkout socket, as its pages still
+    load, and the socket leaves the session alone (Channels' check flushed it, signing the
+    customer out of every page). A session that no configured key made is refused, and the
+    socket does not write it either: the next page request does what Django does."""
+    from django.contrib.sessions.models import Session
+
+    payment = await database_sync_to_async(make_payment)(user)
+    cookie = await database_sync_to_async(session_cookie)(user)
+    key = cookie.decode().split("=", 1)[1]
+    stored = await database_sync_to_async(lambda: Session.objects.get(pk=key).session_data)()
+    ticket = ticket_issue(payment=payment, user=user)
+
+    async def connects() -> bool:
+        headers = [HOST, ORIGIN, (b"cookie", cookie)]
+        ws = WebsocketCommunicator(application, f"/ws/payments/{payment.public_id}/", headers=headers)
+        connected, _ = await ws.connect()
+        if connected:
+            assert (await ws.receive_json_from(timeout=5))["payment"]["status"] == "pending"
+        await ws.disconnect()
+        return connected
+
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "rotated-" + "r" * 50, [old_key]
+    assert await connects()
+    unchanged = await database_sync_to_async(
+        lambda: Session.objects.filter(pk=key, session_data=stored).exists()
+    )()
+    assert unchanged
+    redeemed = await database_sync_to_async(ticket_redeem)(ticket, public_id=payment.public_id)
+    assert redeemed == user  # a front end's ticket from before the rotation opens its socket too
+
+    settings.SECRET_KEY_FALLBACKS = []
+    assert not await connects()
+    assert await database_sync_to_async(
+        lambda: Session.objects.filter(pk=key, session_data=stored).exists()
+    )()
 
 
 async def test_a_push_is_not_held_behind_a_busy_sync_thread(user):
