@@ -35,8 +35,7 @@ def window_summary(rate, count, achieved, latencies, answers, bad, cpu, gc) -> d
         why.append("p99")
     if achieved < 0.95 * rate:
         why.append("rate not reached by the driver")
-    result["passed"] = not why
-    result["why"] = why
+    result["passed"], result["why"] = not why, why
     return result
 
 
@@ -174,7 +173,7 @@ def push_table(results: dict) -> list[str]:
         best = _get(row, "ladder", "max_rate_p99_under_100ms")
         fbest = _get(floor, "ladder", "max_rate_p99_under_100ms")
         ladder = _ladder_text(row)
-        if row.get("ladder") and cfg != "floor":
+        if row.get("ladder") and not cfg.startswith("floor"):
             ladder += f" ({_ratio(fbest, best)})"
         lines.append(
             f"  {cfg:<12} {n:<5}| {connect:<20} | {mem:<23} | {idle_cpu:<18} | {lats:<31} "
@@ -280,7 +279,7 @@ def targets(results: dict) -> list[str]:
     n1, n5 = results["params"]["n"]
     floor1 = _floor_for(results, n1)
     fp99 = _get(floor1, "fixed", "latency", "p99_ms")
-    stack_rows = [r for r in results["push"] if r.get("config") != "floor" and "error" not in r]
+    stack_rows = [r for r in results["push"] if not r["config"].startswith("floor") and "error" not in r]
     for row in [r for r in stack_rows if r["n"] == n1]:
         p99 = _get(row, "fixed", "latency", "p99_ms")
         if p99 and fp99:
@@ -354,6 +353,7 @@ def render(results: dict) -> str:
 
 MARKDOWN_LABELS = {
     "floor": "floor (no Django)",
+    "floor-daphne": "the floor's job under Daphne (bare ASGI, no Django)",
     "memory-1p": "in-memory layer, 1 process (`make run`)",
     "redis-1p": "Redis layer, 1 process",
     "redis-2p": "Redis, callbacks on A, sockets on B",

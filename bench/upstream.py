@@ -1,4 +1,4 @@
-"""Upstream calls: how many OAuth token requests Daraja sees for 1,000 payments started
+"""Upstream calls: how many OAuth token requests Daraja sees for 500 payments started
 through two processes sharing a Redis cache (the seeds fetch a token per payment)."""
 
 import asyncio

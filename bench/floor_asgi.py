@@ -1,0 +1,120 @@
+"""The floor's job as a bare ASGI application, for the ``floor-daphne`` row: what Daphne itself
+costs. The same work as ``bench.floor`` (session cookie lookup, one SELECT for the snapshot,
+one conditional UPDATE per callback, the frame to the subscribed socket), in Daphne's one
+event loop, with no Django, no Channels, no threads: the difference between this row and the
+floor is the server's own, and between this row and ours is the application's.
+
+    FLOOR_DB=/tmp/floor.sqlite3 python -m daphne -p 8003 bench.floor_asgi:application
+"""
+
+import json
+import os
+import uuid
+
+from .floor import Floor
+
+ACK = json.dumps({"ResultCode": 0, "ResultDesc": "Accepted"}).encode()
+
+
+async def _body(receive) -> bytes | None:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer(send, status: int, payload: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class FloorApplication:
+    """``Floor``'s handlers spoken in ASGI (one instance per server process)."""
+
+    def __init__(self):
+        self.floor: Floor | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.floor is None:
+            self.floor = Floor(os.environ["FLOOR_DB"])
+        if scope["type"] == "websocket":
+            await self.socket(scope, receive, send)
+        elif scope["type"] == "http":
+            await self.http(scope, receive, send)
+
+    async def socket(self, scope, receive, send) -> None:
+        floor = self.floor
+        if (await receive())["type"] != "websocket.connect":
+            return
+        headers = dict(scope["headers"])
+        parts = scope["path"].strip("/").split("/")  # ws/payments/<uuid>
+        cookie = headers.get(b"cookie", b"").decode("latin-1")
+        if len(parts) != 3 or not floor._session_ok(cookie):
+            await send({"type": "websocket.close", "code": 4003})
+            return
+        try:
+            public_hex = uuid.UUID(parts[2]).hex
+        except ValueError:
+            await send({"type": "websocket.close", "code": 4004})
+            return
+        subs = floor.subscribers.setdefault(public_hex, set())
+        subs.add(send)  # subscribe before reading: no gap
+        try:
+            snapshot = floor.payload(public_hex)
+            if snapshot is None:
+                await send({"type": "websocket.close", "code": 4004})
+                return
+            await send({"type": "websocket.accept"})
+            frame = {"type": "payment.status", "payment": snapshot, "snapshot": True}
+            await send({"type": "websocket.send", "text": json.dumps(frame)})
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+        finally:
+            subs.discard(send)
+            if not subs:
+                floor.subscribers.pop(public_hex, None)
+
+    async def http(self, scope, receive, send) -> None:
+        body = await _body(receive)
+        if body is None:
+            return
+        path = scope["path"]
+        if path == "/healthz":
+            return await _answer(send, 200, b'{"ok": true}')
+        parts = path.strip("/").split("/")  # payments/callbacks/<hex>/<token>
+        if scope["method"] != "POST" or len(parts) != 4 or parts[:2] != ["payments", "callbacks"]:
+            return await _answer(send, 404, b'{"error": "Not found."}')
+        public_hex = parts[2]
+        try:
+            cb = json.loads(body)["Body"]["stkCallback"]
+            checkout, code = cb["CheckoutRequestID"], int(cb["ResultCode"])
+        except (ValueError, KeyError, TypeError):
+            return await _answer(send, 400, b'{"ResultCode": 1, "ResultDesc": "Rejected"}')
+        receipt = None
+        for item in (cb.get("CallbackMetadata") or {}).get("Item", []):
+            if item.get("Name") == "MpesaReceiptNumber":
+                receipt = item.get("Value")
+        floor = self.floor
+        changed = floor.db.execute(
+            "UPDATE payment SET status = ?, version = version + 1, receipt = ? "
+            "WHERE public_id = ? AND checkout_request_id = ? AND status = 'pending'",
+            ("paid" if code == 0 else "failed", receipt, public_hex, checkout),
+        ).rowcount
+        if changed:
+            subs = floor.subscribers.get(public_hex)
+            if subs:
+                frame = json.dumps({"type": "payment.status", "payment": floor.payload(public_hex)})
+                for socket_send in list(subs):
+                    try:
+                        await socket_send({"type": "websocket.send", "text": frame})
+                    except Exception:  # noqa: BLE001 - a closed socket is not our problem here
+                        pass
+        return await _answer(send, 200, ACK)
+
+
+application = FloorApplication()
