@@ -68,7 +68,7 @@ class Payment(models.Model):
     paybill_account = models.CharField(max_length=12, null=True, blank=True, unique=True)
     transaction_desc = models.CharField(max_length=13)
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INITIATING, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INITIATING)
     version = models.PositiveIntegerField(default=1, help_text="Increases on every transition")
     settled_by = models.CharField(max_length=16, choices=Source.choices, blank=True)
 
@@ -99,13 +99,20 @@ class Payment(models.Model):
     expires_at = models.DateTimeField(help_text="Local deadline for an answer")
 
     # Reconciler bookkeeping: a payment is its own job row (due time + lease).
-    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
     check_attempts = models.PositiveIntegerField(default=0)
     check_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["payable_type", "payable_id"], name="payment_payable")]
+        indexes = [
+            models.Index(fields=["payable_type", "payable_id"], name="payment_payable"),
+            # The job runner's once-a-second questions, each one index range instead of a walk
+            # over every open payment: what is past its local deadline, what is due for an STK
+            # Query. Status leads, so they also serve every filter on status alone.
+            models.Index(fields=["status", "expires_at"], name="payment_status_expiry"),
+            models.Index(fields=["status", "next_check_at"], name="payment_status_next_check"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],

@@ -327,3 +327,28 @@ def test_a_429_pauses_every_query_of_the_shortcode_not_just_its_own(user, daraja
     with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):
         payment_reconcile(second)
     assert len(daraja.requests(QUERY)) == 2  # the pause is over
+
+
+def test_the_idle_pass_asks_its_indexes_not_every_open_payment(user):
+    """The job runner asks twice a second, with every open payment of a busy day in the table,
+    what is past its local deadline and what is due for an STK Query. Each question is an
+    index range (status, then the deadline or the due time): its plan names the index for the
+    range, and no statement of the pass walks the payments table."""
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's plan")
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(20):
+        make_payment(user)  # open, not past its deadline, not due for a query
+    with CaptureQueriesContext(connection) as captured:
+        jobs.run_due_jobs()
+    plans = {}
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+            plans[query["sql"]] = " | ".join(row[-1] for row in cursor.fetchall())
+    expiry = [plan for sql, plan in plans.items() if '"expires_at" <' in sql]
+    due = [plan for sql, plan in plans.items() if '"next_check_at" <=' in sql]
+    assert len(expiry) == 1 and "payment_status_expiry (status=? AND expires_at<?)" in expiry[0]
+    assert len(due) == 1 and "payment_status_next_check (status=? AND next_check_at" in due[0]
+    assert not [plan for plan in plans.values() if "SCAN payments_payment" in plan], plans
