@@ -142,7 +142,7 @@ def test_a_new_project_pays_an_invoice_with_the_installed_apps(tmp_path):
         headers = {"Authorization": f"Token {made['token']}", "Idempotency-Key": "first-click"}
         body = {"payable": "invoice", "id": made["invoice"], "phone": "0708374149"}
         started = httpx.post(f"{url}/payments/initiate/", json=body, headers=headers, timeout=30)
-        assert started.status_code == 201, started.text
+        assert started.status_code == 201, f"{started.text}\n{daphne.log()[-4000:]}"  # the log says why
         status_url = url + started.json()["status_url"]
 
         def paid():
