@@ -15,7 +15,9 @@ in the input:
 - an integer or decimal literal may have at most ``max_digits`` characters, and a decimal's
   exponent must stay within ``±max_exponent``: every number that comes back is cheap to convert;
 - a string holding a lone UTF-16 surrogate (``"\ud800"``) is refused: it could never be stored,
-  logged or sent back.
+  logged or sent back;
+- a string (or key) holding a NUL character (``"\u0000"``) is refused: PostgreSQL's text and
+  JSON columns cannot store one, so a write would fail as if the database were down.
 """
 
 import json
@@ -30,6 +32,9 @@ MAX_EXPONENT = 40
 # A \uD800-\uDFFF escape: JSON lets it through alone, and a lone surrogate cannot be encoded
 # (a database write, a log line or an answer would raise UnicodeEncodeError later).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# A \u0000 escape (JSON can carry NUL no other way); an escaped backslash before "u0000" is
+# harmless text, so a match is confirmed on the parsed value.
+_NUL_ESCAPE = re.compile(r"\\u0000")
 # A string (closed, or running to the end of the text) or a bracket.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.S)
 
@@ -101,7 +106,20 @@ def loads(
         raise JsonError(f"The body is not valid JSON ({exc.__class__.__name__}).") from None
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise JsonError("A string in the JSON holds half of a UTF-16 pair (a lone surrogate).")
+    if _NUL_ESCAPE.search(text) and _holds_nul(value):
+        raise JsonError("A string in the JSON holds a NUL character (\\u0000).")
     return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Any string or key holding NUL (the depth is already bounded)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _encodable(value: Any) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from ..daraja import c2b as wire
@@ -30,7 +30,7 @@ from ..daraja.payloads import StkResult
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..paybill import paybill_open, read_paybill_account
 from ..prepared import event_add
-from .callbacks import callback_store
+from .callbacks import callback_refused_by_database, callback_store
 from .settle import payment_apply_result, payment_flag
 
 logger = logging.getLogger("payments.c2b")
@@ -84,7 +84,11 @@ def c2b_validate(
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
     )
-    return _decide(record, shortcode)
+    try:
+        return _decide(record, shortcode)
+    except DataError as exc:
+        callback_refused_by_database(record, exc)
+        return wire.reject(wire.OTHER_ERROR)
 
 
 def _decide(record: CallbackRecord, shortcode: str) -> dict:
@@ -262,7 +266,10 @@ def c2b_receive(
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
     )
-    c2b_process(record, shortcode=shortcode)
+    try:
+        c2b_process(record, shortcode=shortcode)
+    except DataError as exc:
+        callback_refused_by_database(record, exc)
     record.refresh_from_db()
     return record
 

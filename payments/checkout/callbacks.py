@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from ..daraja.payloads import MalformedCallback, StkResult, parse_stk_callback
@@ -35,12 +35,16 @@ def callback_store(
     """Persist what arrived, before it is trusted or parsed (committed on return). An STK
     callback's URL names its payment (``public_id``); a C2B notice's does not (None)."""
     cap = settings.PAYMENTS_MAX_BODY_BYTES
-    text = body[:cap].decode("utf-8", errors="replace")
+    # As stored: undecodable bytes and NUL (which PostgreSQL's text and JSON columns refuse)
+    # become U+FFFD, so whatever arrived is kept rather than refused by the database.
+    text = body[:cap].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     record = CallbackRecord(
         kind=kind,
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
-        headers={k: v[:200] for k, v in headers.items() if k.lower() in KEPT_HEADERS},
+        headers={
+            k: v[:200].replace("\x00", "\ufffd") for k, v in headers.items() if k.lower() in KEPT_HEADERS
+        },
         body=text,
         body_truncated=len(body) > cap,
     )
@@ -148,8 +152,26 @@ def callback_receive(
     record = callback_store(
         public_id=public_id, body=body, headers=headers, remote_ip=remote_ip, ip_allowed=ip_allowed
     )
-    callback_process(record)
+    try:
+        callback_process(record)
+    except DataError as exc:
+        callback_refused_by_database(record, exc)
     return record
+
+
+def callback_refused_by_database(record: CallbackRecord, exc: DataError) -> None:
+    """The database refused a value from this callback (text longer than its column, a byte
+    PostgreSQL cannot store): the callback's fault, not the database's. Its processing rolled
+    back; the stored record now says malformed, so the door answers 400, not "unavailable"."""
+    logger.error(
+        "callback refused by the database (%s): recorded as malformed",
+        exc.__class__.__name__,
+        extra={"event": "callback.data_error", "record": record.pk},
+    )
+    record.outcome = O.MALFORMED
+    record.detail = f"holds a value the database cannot store ({exc.__class__.__name__})"
+    record.processed_at = timezone.now()
+    row_update(record, ("outcome", "detail", "processed_at"))
 
 
 def callback_replay(record: CallbackRecord) -> CallbackRecord:

@@ -15,6 +15,7 @@ from mpesa_plumbing.jsonbody import JsonError, loads
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 PENDING_RESULT_CODE = "4999"  # §4.3 shape A: "The transaction is still under processing"
+RESULT_CODE_MAX = 32  # Payment.result_code and CallbackRecord.result_code
 _RESULT_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,31}$")
 
 
@@ -84,18 +85,25 @@ def parse_result_code(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         raise ValueError("ResultCode must be a number or a string")
     if isinstance(value, int):
-        return str(value)
+        return _code_sized(str(value))
     if isinstance(value, (float, Decimal)):
         if value != value or value != int(value):  # NaN or fractional
             raise ValueError("ResultCode must be a whole number")
-        return str(int(value))
+        return _code_sized(str(int(value)))
     if isinstance(value, str):
         text = value.strip()
         if text.lstrip("-").isdigit() and text.isascii():
-            return str(int(text))
+            return _code_sized(str(int(text)))
         if _RESULT_CODE_RE.match(text):
             return text
     raise ValueError("ResultCode is not a recognisable code")
+
+
+def _code_sized(code: str) -> str:
+    """A numeric code no longer than any column that keeps it (32 characters)."""
+    if len(code) > RESULT_CODE_MAX:
+        raise ValueError(f"ResultCode has more than {RESULT_CODE_MAX} digits")
+    return code
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http.request import split_domain_port, validate_host
 
 from mpesa_plumbing.client_ip import client_ip_from, ip_in
@@ -42,6 +42,7 @@ from ..daraja import c2b as c2b_wire
 logger = logging.getLogger("payments.callback")
 ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 CALLBACK_PATH = re.compile(rf"^{re.escape(CALLBACK_PATH_PREFIX)}(?P<public_id_hex>[^/]+)/(?P<token>[^/]+)/$")
+_PUBLIC_ID_HEX = re.compile(r"[0-9a-f]{32}")
 C2B_PATH = re.compile(
     rf"^{re.escape(C2B_PATH_PREFIX)}(?P<shortcode>[0-9]{{4,8}})/(?P<token>[^/]+)/(?P<kind>validation|confirmation)/$"
 )
@@ -110,10 +111,9 @@ def _refused(method: str, ip: str | None) -> tuple[Answer | None, bool | None]:
 
 
 async def _answer_stk(public_id_hex, token, ip, ip_allowed, body, headers) -> Answer:
-    try:
-        public_id = uuid.UUID(hex=public_id_hex)
-    except ValueError:
-        return _error(404, "Not found.")
+    if not _PUBLIC_ID_HEX.fullmatch(public_id_hex):  # the one spelling we issue (uuid.UUID takes
+        return _error(404, "Not found.")  # braces, dashes, upper case, "urn:uuid:" and other digits)
+    public_id = uuid.UUID(hex=public_id_hex)
     if not verify_callback_token(public_id, token):
         logger.warning("callback with a bad token", extra={"event": "callback.token", "ip": ip})
         return _error(404, "Not found.")
@@ -129,12 +129,7 @@ async def _answer_stk(public_id_hex, token, ip, ip_allowed, body, headers) -> An
             ip_allowed=ip_allowed,
         )
     except DatabaseError as exc:
-        logger.error(
-            "callback not stored: database unavailable (%s)",
-            exc.__class__.__name__,
-            extra={"event": "callback.db_error", "payment": str(public_id)},
-        )
-        return _error(503, "Temporarily unavailable.")
+        return _not_stored(exc, "callback not stored", {"payment": str(public_id)})
     if record.outcome == record.Outcome.MALFORMED:
         return Answer(400, {"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail})
     return Answer(200, ACK)
@@ -171,15 +166,27 @@ async def _answer_c2b(shortcode, kind, token, ip, ip_allowed, body, headers) -> 
     try:
         record = await in_db(c2b_receive, **arguments)
     except DatabaseError as exc:
-        logger.error(
-            "pay bill confirmation not stored: database unavailable (%s)",
-            exc.__class__.__name__,
-            extra={"event": "callback.db_error"},
-        )
-        return _error(503, "Temporarily unavailable.")
+        return _not_stored(exc, "pay bill confirmation not stored", {})
     if record.outcome == record.Outcome.MALFORMED:
         return Answer(400, {"ResultCode": 1, "ResultDesc": "Rejected: " + record.detail})
     return Answer(200, c2b_wire.CONFIRMATION_ACK)
+
+
+def _not_stored(exc: DatabaseError, what: str, extra: dict) -> Answer:
+    """503 while the database cannot take a callback (Daraja's retry, or the reconciler, will
+    bring the result); 400 when it refused a value of this one (``DataError``: the same body
+    would be refused again)."""
+    refused = isinstance(exc, DataError)
+    logger.error(
+        "%s: %s (%s)",
+        what,
+        "a value the database refuses" if refused else "database unavailable",
+        exc.__class__.__name__,
+        extra={"event": "callback.data_error" if refused else "callback.db_error", **extra},
+    )
+    if refused:
+        return Answer(400, {"ResultCode": 1, "ResultDesc": "Rejected: a value the database cannot store"})
+    return _error(503, "Temporarily unavailable.")
 
 
 class CallbackEndpoint:

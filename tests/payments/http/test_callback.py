@@ -72,8 +72,19 @@ def test_bad_token_is_404_and_stores_nothing(door, user, token_of):
     assert Payment.objects.get(pk=payment.pk).status == "pending"
 
 
-def test_bad_id_is_404(door):
+def test_bad_id_is_404(door, user):
+    """Only the spelling we issue (32 lowercase hex digits) is a callback URL: the token still
+    matches the other spellings uuid.UUID would read, and they are refused all the same."""
     assert door.post(f"/payments/callbacks/not-hex/{'0' * 32}/", "{}").status_code == 404
+    payment = make_payment(user)
+    good = callback_path(payment.public_id)
+    hex_id = payment.public_id.hex
+    for spelling in (hex_id.upper(), str(payment.public_id), "{" + hex_id + "}", "urn:uuid:" + hex_id):
+        response = post(door, payment, callback_body(payment), path=good.replace(hex_id, spelling))
+        assert response.status_code == 404, spelling
+    assert (
+        not CallbackRecord.objects.exists() and post(door, payment, callback_body(payment)).status_code == 200
+    )
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
