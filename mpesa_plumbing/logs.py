@@ -56,7 +56,9 @@ class JsonFormatter(_JsonFormatter):
 
 
 # The simulator's Daraja endpoints (simulator/urls.py): every error they answer is on purpose.
-SIMULATED_DARAJA_URL_NAMES = frozenset({"oauth", "stk-push", "stk-query", "daraja-not-found"})
+SIMULATED_DARAJA_URL_NAMES = frozenset(
+    {"oauth", "stk-push", "stk-query", "c2b-register", "c2b-simulate", "c2b-no-proxy", "daraja-not-found"}
+)
 
 
 class SimulatedFaultFilter(logging.Filter):
@@ -84,6 +86,17 @@ class SimulatedFaultFilter(logging.Filter):
         record.args = (getattr(record, "status_code", "?"), request.method, request.path)
         record.event = "simulator.fault"
         return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+class RefusedHostFilter(logging.Filter):
+    """On ``django.security.DisallowedHost``: a request with a Host we do not serve is answered
+    400 and is the client's doing, so it is one WARNING line, not an ERROR with a traceback (any
+    anonymous client could otherwise fill the log with tracebacks, one per request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info, record.exc_text, record.event = None, None, "http.disallowed_host"
+        return logging.getLogger(record.name).isEnabledFor(logging.WARNING)
 
 
 @contextmanager

@@ -323,6 +323,7 @@ LOGGING = {
     "filters": {
         "mask": {"()": "mpesa_plumbing.logs.MaskSensitiveFilter"},
         "simulated_faults": {"()": "mpesa_plumbing.logs.SimulatedFaultFilter"},
+        "refused_host": {"()": "mpesa_plumbing.logs.RefusedHostFilter"},
     },
     "formatters": {
         "json": {"()": "mpesa_plumbing.logs.JsonFormatter"},
@@ -340,6 +341,8 @@ LOGGING = {
         "django": {"handlers": [], "level": _DJANGO_LOG_LEVEL, "propagate": True},
         # 4xx/5xx the simulator answered on purpose: "simulated Daraja fault", INFO.
         "django.request": {"handlers": [], "filters": ["simulated_faults"], "propagate": True},
+        # A Host we do not serve: the client's doing, one WARNING line without a traceback.
+        "django.security.DisallowedHost": {"handlers": [], "filters": ["refused_host"], "propagate": True},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},

@@ -19,7 +19,7 @@ urlpatterns = [
     re_path(r"^mpesa/c2b/(?P<version>v[12])/registerurl$", c2b_views.register_url, name="c2b-register"),
     re_path(r"^mpesa/c2b/(?P<version>v[12])/simulate$", c2b_views.simulate, name="c2b-simulate"),
     re_path(r"^(?P<rest>c2b/.*)$", c2b_views.no_proxy, name="c2b-no-proxy"),
-    re_path(r"^(?P<rest>(?:oauth|mpesa)/.*)$", views.not_found, name="daraja-not-found"),
+    re_path(r"^(?P<rest>(?i:oauth|mpesa)/.*)$", views.not_found, name="daraja-not-found"),
     # Control API
     path("control/counters/", control.counters, name="control-counters"),
     path("control/scenarios/", control.scenarios, name="control-scenarios"),
@@ -52,6 +52,7 @@ urlpatterns = [
         control_c2b.registration_delete,
         name="control-c2b-registration-delete",
     ),
+    re_path(r"^control/(?P<rest>.*)$", control.not_found, name="control-not-found"),  # JSON, not HTML
     # Pages
     path("", pages.index, name="index"),
     path("phone/<str:msisdn>/", pages.phone, name="phone"),

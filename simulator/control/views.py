@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from mpesa_plumbing.jsonbody import JsonError, loads
@@ -68,7 +69,11 @@ def control_view(*methods: str) -> Callable:
 def _body(request: HttpRequest) -> dict[str, Any]:
     """The JSON object sent, or {} for an empty POST (``curl -X POST``, a bare form)."""
     if request.content_type != "application/json":
-        if request.POST:
+        try:
+            posted = bool(request.POST)
+        except MultiPartParserError:  # a multipart body without a boundary, say
+            posted = True
+        if posted:
             raise BadRequest("Send JSON (Content-Type: application/json).")
         return {}
     if not request.body.strip():
@@ -193,3 +198,9 @@ def deliver(request: HttpRequest) -> JsonResponse:
     """POST control/deliver/: run the delivery jobs (STK and C2B) once (when no job runner is
     running)."""
     return JsonResponse({"handled": deliver_due() + c2b_deliver_due()})
+
+
+@control_view("GET", "POST", "DELETE", "PUT", "PATCH")
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under ``control/``: the control API's JSON 404."""
+    return _error(404, "Not found.")

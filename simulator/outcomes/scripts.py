@@ -26,7 +26,7 @@ def parse_api_fault(data: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(data) - {"api", "fault", "seconds", "times"})
     if unknown:
         raise rules.ScriptError(f"unknown key(s) for an API fault: {', '.join(unknown)}")
-    if data.get("api") not in API_TARGETS:
+    if not isinstance(data.get("api"), str) or data["api"] not in API_TARGETS:  # a list is not hashable
         raise rules.ScriptError("api must be oauth, stkpush or query")
     if data.get("fault") not in rules.API_FAULTS:
         raise rules.ScriptError(f"fault must be one of {', '.join(rules.API_FAULTS)}")

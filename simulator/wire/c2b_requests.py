@@ -114,7 +114,7 @@ def validate_pay(data: dict[str, Any], *, config: C2BConfig, max_amount: int) ->
     """§14.5, field by field (every error body here is modelled except AccountReference)."""
     shortcode = _shortcode(data.get("ShortCode"))
     command_id = data.get("CommandID")
-    if command_id not in COMMAND_KIND:
+    if not isinstance(command_id, str) or command_id not in COMMAND_KIND:  # a list is not hashable
         raise bad_field("CommandID")
     amount = parse_amount(data.get("Amount"))
     if amount is None or amount > max_amount:

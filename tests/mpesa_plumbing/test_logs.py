@@ -120,6 +120,35 @@ def test_a_simulated_4xx_is_a_simulated_fault_and_other_paths_keep_their_warning
     ]
 
 
+def test_every_daraja_endpoint_of_the_simulator_logs_its_faults_as_simulated():
+    """Each route under the simulator's Daraja prefixes (OAuth, STK, C2B, the catch-alls) is
+    one whose answered errors are faults on purpose; a new endpoint left out of the list would
+    log every scripted fault as "Internal Server Error"."""
+    import simulator.urls
+    from mpesa_plumbing.logs import SIMULATED_DARAJA_URL_NAMES
+
+    daraja = {
+        pattern.name
+        for pattern in simulator.urls.urlpatterns
+        if str(pattern.pattern)
+        .lstrip("^")
+        .startswith(("oauth", "mpesa", "(?P<rest>(?i:oauth", "(?P<rest>c2b"))
+    }
+    assert daraja >= {"oauth", "stk-push", "c2b-register", "c2b-simulate", "c2b-no-proxy"}
+    assert daraja <= SIMULATED_DARAJA_URL_NAMES, daraja - SIMULATED_DARAJA_URL_NAMES
+
+
+@pytest.mark.django_db
+def test_a_host_we_do_not_serve_is_one_warning_line_without_a_traceback(client, caplog):
+    caplog.set_level(logging.INFO)
+    assert client.get("/payments/", HTTP_HOST="evil.example").status_code == 400
+    refused = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert [(r.levelname, r.exc_info, r.event) for r in refused] == [
+        ("WARNING", None, "http.disallowed_host")
+    ]
+    assert "Traceback" not in json.loads(JsonFormatter().format(refused[0])).get("exc_info", "")
+
+
 def test_an_exception_in_a_simulator_view_stays_an_error():
     """A crash is a bug, not a simulated fault: the record keeps its level and words."""
     request = SimpleNamespace(

@@ -64,6 +64,15 @@ def test_refusals(daraja, registered, fields, field):
     assert not SimC2BPayment.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["ShortCode", "CommandID", "Amount", "Msisdn", "BillRefNumber"])
+@pytest.mark.parametrize("value", [[], ["CustomerPayBillOnline"], {}, {"a": 1}])
+def test_a_list_or_an_object_in_any_field_is_refused_as_daraja_does(daraja, registered, field, value):
+    """No value of any JSON type makes the simulator fail: a list or an object where Daraja
+    documents a string or a number is that field's Daraja error."""
+    error(daraja.simulate(**{field: value}), 400, INVALID, f"Bad Request - Invalid {field}")
+    assert not SimC2BPayment.objects.exists()
+
+
 def test_buy_goods_account_reference(daraja, drop):
     """§14.5: "" (and any other value) → 500.003.1001; the key left out, or "0", is taken."""
     till = {"ShortCode": "600000", "CommandID": "CustomerBuyGoodsOnline"}

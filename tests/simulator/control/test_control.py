@@ -81,6 +81,11 @@ def test_pushes_listing(daraja, client, clock, run_deliveries):
         ({"phone": "254712345678", "late_seconds": -1}, "late_seconds"),
         ({"phone": "254712345678", "times": 0}, "times"),
         ({"api": "b2c", "fault": "error"}, "api"),
+        ({"api": [], "fault": "error"}, "api"),
+        ({"api": {"oauth": 1}, "fault": "error"}, "api"),
+        ({"api": "oauth", "fault": []}, "fault"),
+        ({"phone": ["254712345678"]}, "phone"),
+        ({"phone": "254712345678", "push_error": []}, "push_error"),
         ({"api": "oauth", "fault": "explode"}, "fault"),
         ({"api": "oauth", "fault": "slow", "seconds": 9999}, "seconds"),
         ({"checkout_request_id": "ws_CO_x", "push_timeout": True}, "push time"),
@@ -188,3 +193,17 @@ def test_every_simulator_view_is_in_the_simulator_namespace():
     csrf_exempt = [p.name for p in simulator.urls.urlpatterns if getattr(p.callback, "csrf_exempt", False)]
     assert "stk-push" in csrf_exempt
     assert "control-reset" in csrf_exempt
+
+
+def test_what_the_control_api_does_not_have_is_json_too(client, db):
+    """A path it does not have, and a body it cannot read (a multipart body without its
+    boundary), are JSON answers like every other; a Daraja path spelled in another case is
+    Daraja's own 404, not Django's HTML page."""
+    missing = client.get("/simulator/control/nope/")
+    assert missing.status_code == 404 and missing.json() == {"error": "Not found."}
+    unreadable = client.post(
+        "/simulator/control/scripts/", "x", content_type="multipart/form-data"
+    )  # no boundary
+    assert unreadable.status_code == 400 and "Send JSON" in unreadable.json()["error"]
+    upper = client.post("/simulator/MPESA/stkpush/v1/processrequest", "{}", content_type="application/json")
+    assert upper.status_code == 404 and upper.json()["errorCode"] == "404.001.01"
