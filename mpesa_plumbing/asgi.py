@@ -2,7 +2,10 @@
 
 - ``BodySizeLimit``: Django's ASGI handler spools the whole body before a view runs, and a
   body without (or with an understated) Content-Length is only measured after it has been
-  read. This refuses with 413 as soon as the declared or received size passes the cap.
+  read. This refuses with 413 as soon as the declared or received size passes the cap, before
+  the application buffers anything. (Daphne itself reads a whole body into memory before it
+  calls the application, so the memory a huge body costs is the server's: a proxy's body limit
+  bounds it; README, "Going live".)
 - ``AccessLog``: one structured line per HTTP request and WebSocket handshake, with the path
   passed through ``redact`` first (capability tokens in callback paths: Daphne's own access
   log prints raw paths, so it runs with ``-v 0`` and this logs instead).

@@ -4,7 +4,7 @@ Daraja's callbacks are not here: they have their own door ahead of Django
 (``payments.http.callback.with_callbacks`` in your ``asgi.py``).
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
 from .http import views
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("<uuid:public_id>/", views.payment_status, name="status"),
     path("<uuid:public_id>/ticket/", views.payment_ticket, name="ticket"),
     path("<uuid:public_id>/stop/", views.payment_stop, name="stop"),
+    # Anything else under the API (an id that is not a UUID, a path that does not exist) is the
+    # API's JSON 404, not the project's HTML page; slash-less paths still get APPEND_SLASH.
+    re_path(r"^.+/$", views.api_not_found, name="not-found"),
 ]

@@ -33,6 +33,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     return json_error(403, _("CSRF check failed. Reload the page and try again."), {"csrf": reason})
 
 
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    return json_error(404, _("Not found."))
+
+
 def payment_links(payment) -> dict[str, str]:
     return {
         "ws_url": f"/ws/payments/{payment.public_id}/",

@@ -117,6 +117,11 @@ def _session_user(session_key: str | None):
     return user
 
 
+def _frame_bytes(text: str) -> int:
+    """The frame's size in bytes as it came (UTF-8), not in characters."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", errors="surrogatepass"))
+
+
 def AuthStack(inner):  # noqa: N802 (named like channels' AuthMiddlewareStack)
     return SocketAuthMiddleware(inner)
 
@@ -155,19 +160,22 @@ class PaymentStatusConsumer(BridgedJsonConsumer):
         if len(sockets) >= settings.PAYMENTS_WS_MAX_PER_USER:
             logger.warning("too many sockets for one user", extra={"event": "ws.limit", "user": user.pk})
             return await self.close()
+        # The slot is taken before the awaits below, so handshakes arriving together count each
+        # other; every refusal from here on gives it back.
+        sockets.add(self.channel_name)
+        self.user_id = user.pk
         group = payment_group_name(public_id)
         try:
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception as exc:  # channel layer (Redis) down: refuse rather than go deaf
             logger.warning("channel layer unavailable at connect: %r", exc, extra={"event": "ws.layer_down"})
-            return await self.close()
+            return await self._refuse()
         self.language = scope_language(self.scope)
         snapshot = await in_db(_snapshot, user, public_id, self.language)
         if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
             await self.channel_layer.group_discard(group, self.channel_name)
-            return await self.close()
-        self.group, self.user_id, self.viewer = group, user.pk, user
-        sockets.add(self.channel_name)
+            return await self._refuse()
+        self.group, self.viewer = group, user
         await self.accept()
         await self.send_json({"type": EVENT_TYPE, "payment": snapshot, "snapshot": True})
 
@@ -177,7 +185,7 @@ class PaymentStatusConsumer(BridgedJsonConsumer):
             await self.send_json({"type": EVENT_TYPE, "payment": payload, "snapshot": True})
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
+        if bytes_data is not None or text_data is None or _frame_bytes(text_data) > MAX_FRAME_BYTES:
             return await self.close(code=CLOSE_POLICY)
         now = time.monotonic()
         window = settings.PAYMENTS_WS_RATE_WINDOW_SECONDS
@@ -215,11 +223,21 @@ class PaymentStatusConsumer(BridgedJsonConsumer):
             )
             await self.send_json({"type": EVENT_TYPE, "payment": payload})
 
-    async def disconnect(self, code):
+    async def _refuse(self) -> None:
+        self._give_back_slot()
+        await self.close()
+
+    def _give_back_slot(self) -> None:
         if self.user_id is not None:
-            self.open_by_user[self.user_id].discard(self.channel_name)
-            if not self.open_by_user[self.user_id]:
-                del self.open_by_user[self.user_id]
+            sockets = self.open_by_user.get(self.user_id)
+            if sockets is not None:
+                sockets.discard(self.channel_name)
+                if not sockets:
+                    del self.open_by_user[self.user_id]
+            self.user_id = None
+
+    async def disconnect(self, code):
+        self._give_back_slot()
         if self.group is not None:
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)

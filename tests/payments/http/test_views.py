@@ -26,6 +26,21 @@ def test_other_users_and_anonymous_get_404(client, user, other_user):
     assert client.get(f"/payments/{payment.public_id}/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/payments/not-an-id/", "/payments/{hex}/", "/payments/{uuid}/junk/", "/payments/{uuid}/ticket/x/"],
+)
+def test_a_path_the_api_does_not_have_is_its_json_404(auth_client, user, path):
+    """A malformed id (the dash-less hex the callback URL uses, a word) or a path that does not
+    exist answers as the API does, in JSON, not with the project's HTML page; a path without
+    its slash is still redirected to it."""
+    payment = make_payment(user)
+    response = auth_client.get(path.format(hex=payment.public_id.hex, uuid=payment.public_id))
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found.", "fields": {}}
+    assert auth_client.get(f"/payments/{payment.public_id}").status_code == 301
+
+
 def test_staff_can_look(client, user):
     staff = get_user_model().objects.create_user("ops", password="x", is_staff=True)
     payment = make_payment(user)

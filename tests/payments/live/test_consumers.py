@@ -157,6 +157,11 @@ async def test_oversize_and_binary_frames_close_the_socket(user):
     await ws2.receive_json_from(timeout=5)
     await ws2.send_to(bytes_data=b"\x00\x01")
     assert await ws2.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_POLICY}
+    ws3 = await communicator(payment, user)  # the limit is in bytes: 600 characters of 2 bytes
+    await ws3.connect()
+    await ws3.receive_json_from(timeout=5)
+    await ws3.send_to(text_data='{"type": "ping", "pad": "' + "é" * 600 + '"}')
+    assert await ws3.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_POLICY}
 
 
 async def test_flood_is_closed_with_4029(user, settings):
@@ -185,6 +190,24 @@ async def test_per_user_connection_limit(user, settings):
     assert (await fourth.connect())[0]
     await second.disconnect()
     await fourth.disconnect()
+
+
+async def test_the_limit_holds_for_handshakes_that_arrive_together(user, settings):
+    """Twelve handshakes at once for a limit of three: three are accepted (each takes its slot
+    before its database read, so they count each other), the rest refused, and a refused or
+    closed socket's slot is free again."""
+    settings.PAYMENTS_WS_MAX_PER_USER = 3
+    payment = await database_sync_to_async(make_payment)(user)
+    sockets = [await communicator(payment, user) for _ in range(12)]
+    results = await asyncio.gather(*(ws.connect() for ws in sockets))
+    accepted = [ws for ws, (connected, _) in zip(sockets, results, strict=True) if connected]
+    assert len(accepted) == 3
+    for ws in accepted:
+        await ws.disconnect()
+    again = [await communicator(payment, user) for _ in range(3)]
+    assert all([(await ws.connect())[0] for ws in again])
+    for ws in again:
+        await ws.disconnect()
 
 
 async def test_group_is_discarded_on_disconnect(user):
