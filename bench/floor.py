@@ -151,13 +151,14 @@ class Floor:
                 self.subscribers.pop(public_hex, None)
 
     # --- HTTP -------------------------------------------------------------------------
-    async def callback(self, request: web.Request) -> web.Response:
-        public_hex = request.match_info["hex"]
+    def settle(self, public_hex: str, body: bytes) -> tuple[int, dict, str | None]:
+        """A callback's whole job, for either server: (HTTP status, answer, the frame for the
+        subscribed sockets or None)."""
         try:
-            cb = json.loads(await request.read())["Body"]["stkCallback"]
+            cb = json.loads(body)["Body"]["stkCallback"]
             checkout, code = cb["CheckoutRequestID"], int(cb["ResultCode"])
         except (ValueError, KeyError, TypeError):
-            return web.json_response({"ResultCode": 1, "ResultDesc": "Rejected"}, status=400)
+            return 400, {"ResultCode": 1, "ResultDesc": "Rejected"}, None
         receipt = None
         for item in (cb.get("CallbackMetadata") or {}).get("Item", []):
             if item.get("Name") == "MpesaReceiptNumber":
@@ -167,16 +168,21 @@ class Floor:
             "WHERE public_id = ? AND checkout_request_id = ? AND status = 'pending'",
             ("paid" if code == 0 else "failed", receipt, public_hex, checkout),
         ).rowcount
-        if changed:
-            subs = self.subscribers.get(public_hex)
-            if subs:
-                frame = json.dumps({"type": "payment.status", "payment": self.payload(public_hex)})
-                for ws in list(subs):
-                    try:
-                        await ws.send(frame)
-                    except Exception:  # noqa: BLE001 - a closed socket is not our problem here
-                        pass
-        return web.json_response({"ResultCode": 0, "ResultDesc": "Accepted"})
+        frame = None
+        if changed and self.subscribers.get(public_hex):
+            frame = json.dumps({"type": "payment.status", "payment": self.payload(public_hex)})
+        return 200, {"ResultCode": 0, "ResultDesc": "Accepted"}, frame
+
+    async def callback(self, request: web.Request) -> web.Response:
+        public_hex = request.match_info["hex"]
+        status, answer, frame = self.settle(public_hex, await request.read())
+        if frame is not None:
+            for ws in list(self.subscribers.get(public_hex, ())):
+                try:
+                    await ws.send(frame)
+                except Exception:  # noqa: BLE001 - a closed socket is not our problem here
+                    pass
+        return web.json_response(answer, status=status)
 
     async def status(self, request: web.Request) -> web.Response:
         if not self._session_ok(request.headers.get("Cookie")):

@@ -13,8 +13,6 @@ import uuid
 
 from .floor import Floor
 
-ACK = json.dumps({"ResultCode": 0, "ResultDesc": "Accepted"}).encode()
-
 
 async def _body(receive) -> bytes | None:
     chunks = []
@@ -89,32 +87,14 @@ class FloorApplication:
         parts = path.strip("/").split("/")  # payments/callbacks/<hex>/<token>
         if scope["method"] != "POST" or len(parts) != 4 or parts[:2] != ["payments", "callbacks"]:
             return await _answer(send, 404, b'{"error": "Not found."}')
-        public_hex = parts[2]
-        try:
-            cb = json.loads(body)["Body"]["stkCallback"]
-            checkout, code = cb["CheckoutRequestID"], int(cb["ResultCode"])
-        except (ValueError, KeyError, TypeError):
-            return await _answer(send, 400, b'{"ResultCode": 1, "ResultDesc": "Rejected"}')
-        receipt = None
-        for item in (cb.get("CallbackMetadata") or {}).get("Item", []):
-            if item.get("Name") == "MpesaReceiptNumber":
-                receipt = item.get("Value")
-        floor = self.floor
-        changed = floor.db.execute(
-            "UPDATE payment SET status = ?, version = version + 1, receipt = ? "
-            "WHERE public_id = ? AND checkout_request_id = ? AND status = 'pending'",
-            ("paid" if code == 0 else "failed", receipt, public_hex, checkout),
-        ).rowcount
-        if changed:
-            subs = floor.subscribers.get(public_hex)
-            if subs:
-                frame = json.dumps({"type": "payment.status", "payment": floor.payload(public_hex)})
-                for socket_send in list(subs):
-                    try:
-                        await socket_send({"type": "websocket.send", "text": frame})
-                    except Exception:  # noqa: BLE001 - a closed socket is not our problem here
-                        pass
-        return await _answer(send, 200, ACK)
+        status, answer, frame = self.floor.settle(parts[2], body)
+        if frame is not None:
+            for socket_send in list(self.floor.subscribers.get(parts[2], ())):
+                try:
+                    await socket_send({"type": "websocket.send", "text": frame})
+                except Exception:  # noqa: BLE001 - a closed socket is not our problem here
+                    pass
+        return await _answer(send, status, json.dumps(answer).encode())
 
 
 application = FloorApplication()

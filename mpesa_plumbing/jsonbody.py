@@ -16,8 +16,9 @@ in the input:
   exponent must stay within ``±max_exponent``: every number that comes back is cheap to convert;
 - a string holding a lone UTF-16 surrogate (``"\ud800"``) is refused: it could never be stored,
   logged or sent back;
-- a string (or key) holding a NUL character (``"\u0000"``) is refused: PostgreSQL's text and
-  JSON columns cannot store one, so a write would fail as if the database were down.
+- a string (or key) holding a NUL character (``"\u0000"``) is refused, or with ``nul="replace"``
+  (callbacks: money may have moved, so they are read whatever a cosmetic field holds) comes
+  back with U+FFFD in its place: PostgreSQL's text and JSON columns cannot store NUL.
 """
 
 import json
@@ -63,6 +64,7 @@ def loads(
     max_digits: int = MAX_DIGITS,
     max_exponent: int = MAX_EXPONENT,
     decimals: bool = False,
+    nul: str = "refuse",
 ) -> Any:
     """Parse ``data`` (UTF-8 bytes or text). Decimal literals come back as ``float`` or, with
     ``decimals``, as exact ``Decimal``. Raises JsonError for anything refused."""
@@ -107,7 +109,19 @@ def loads(
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise JsonError("A string in the JSON holds half of a UTF-16 pair (a lone surrogate).")
     if _NUL_ESCAPE.search(text) and _holds_nul(value):
-        raise JsonError("A string in the JSON holds a NUL character (\\u0000).")
+        if nul != "replace":
+            raise JsonError("A string in the JSON holds a NUL character (\\u0000).")
+        value = _without_nul(value)
+    return value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
     return value
 
 

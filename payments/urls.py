@@ -17,6 +17,7 @@ urlpatterns = [
     path("<uuid:public_id>/ticket/", views.payment_ticket, name="ticket"),
     path("<uuid:public_id>/stop/", views.payment_stop, name="stop"),
     # Anything else under the API (an id that is not a UUID, a path that does not exist) is the
-    # API's JSON 404, not the project's HTML page; slash-less paths still get APPEND_SLASH.
-    re_path(r"^.+/$", views.api_not_found, name="not-found"),
+    # API's JSON 404, not the project's HTML page; slash-less paths still get APPEND_SLASH. Not
+    # the callbacks' prefix: no slash-appending redirect may echo a callback path (its token).
+    re_path(r"^(?!callbacks/).+/$", views.api_not_found, name="not-found"),
 ]

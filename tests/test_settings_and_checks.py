@@ -112,7 +112,9 @@ def test_only_the_json_api_skips_the_csrf_middleware(client):
         for ns, p in _walk(get_resolver().url_patterns)
         if ns != "simulator" and getattr(p.callback, "csrf_exempt", False)
     )
-    assert exempt == [("payments", n) for n in ("history", "initiate", "status", "stop", "ticket")]
+    assert exempt == [
+        ("payments", n) for n in ("history", "initiate", "not-found", "status", "stop", "ticket")
+    ]
     path = "/payments/callbacks/" + "0" * 32 + "/" + "0" * 32 + "/"
     assert client.post(path).status_code == 404  # Django itself has nothing at that path
 

@@ -84,14 +84,20 @@ def c2b_validate(
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
     )
+    return _decide(record, shortcode)
+
+
+def _decide(record: CallbackRecord, shortcode: str) -> dict:
+    """The Validation's answer (and its record's outcome); a value the database refuses is
+    recorded malformed and rejected (C2B00016): the money does not move."""
     try:
-        return _decide(record, shortcode)
+        return _decide_stored(record, shortcode)
     except DataError as exc:
         callback_refused_by_database(record, exc)
         return wire.reject(wire.OTHER_ERROR)
 
 
-def _decide(record: CallbackRecord, shortcode: str) -> dict:
+def _decide_stored(record: CallbackRecord, shortcode: str) -> dict:
     try:
         notice = wire.parse_c2b_notice(record.body.encode("utf-8"))
     except wire.MalformedNotice as exc:
@@ -199,7 +205,16 @@ def _match(row: C2BPayment, notice: wire.C2BNotice, shortcode: str) -> tuple[str
 
 def c2b_process(record: CallbackRecord, *, shortcode: str) -> C2BPayment | None:
     """Parse and apply one stored Confirmation. Idempotent: the receipt is unique, so a
-    duplicate (or a replay) finds the first row and changes nothing."""
+    duplicate (or a replay) finds the first row and changes nothing. A value the database
+    refuses rolls it back and leaves the record malformed."""
+    try:
+        return _process_confirmation(record, shortcode)
+    except DataError as exc:
+        callback_refused_by_database(record, exc)
+        return None
+
+
+def _process_confirmation(record: CallbackRecord, shortcode: str) -> C2BPayment | None:
     try:
         notice = wire.parse_c2b_notice(record.body.encode("utf-8"))
     except wire.MalformedNotice as exc:
@@ -266,10 +281,7 @@ def c2b_receive(
         remote_ip=remote_ip,
         ip_allowed=ip_allowed,
     )
-    try:
-        c2b_process(record, shortcode=shortcode)
-    except DataError as exc:
-        callback_refused_by_database(record, exc)
+    c2b_process(record, shortcode=shortcode)
     record.refresh_from_db()
     return record
 

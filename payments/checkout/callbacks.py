@@ -91,8 +91,17 @@ def _matches(payment: Payment, result: StkResult) -> bool:
 
 
 def callback_process(record: CallbackRecord) -> Applied | None:
-    """Parse and apply one stored callback. Returns None when it changed nothing because it
-    was malformed or an orphan (the record says which)."""
+    """Parse and apply one stored callback (the door, a replay, a confirmed success). Returns
+    None when it changed nothing because it was malformed or an orphan (the record says which).
+    A value the database refuses rolls the settlement back and leaves the record malformed."""
+    try:
+        return _process(record)
+    except DataError as exc:
+        callback_refused_by_database(record, exc)
+        return None
+
+
+def _process(record: CallbackRecord) -> Applied | None:
     try:
         result = parse_stk_callback(record.body.encode("utf-8"))
     except MalformedCallback as exc:
@@ -152,10 +161,7 @@ def callback_receive(
     record = callback_store(
         public_id=public_id, body=body, headers=headers, remote_ip=remote_ip, ip_allowed=ip_allowed
     )
-    try:
-        callback_process(record)
-    except DataError as exc:
-        callback_refused_by_database(record, exc)
+    callback_process(record)
     return record
 
 

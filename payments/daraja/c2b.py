@@ -129,7 +129,7 @@ def parse_c2b_notice(body: bytes | str) -> C2BNotice:
     required (the receipt: the idempotency key, §14.10.2); everything else defaults to "",
     because keys go missing in production (§14.6)."""
     try:
-        data = loads(body, decimals=True)  # bounded: depth, digits, no NaN
+        data = loads(body, decimals=True, nul="replace")  # bounded: depth, digits, no NaN, no NUL
     except JsonError as exc:
         raise MalformedNotice(f"not JSON we accept: {exc}") from None
     if not isinstance(data, dict):

@@ -218,7 +218,7 @@ def parse_stk_callback(body: bytes | str) -> StkResult:
     unknown keys are ignored (forward compatible). Amount is exact (parsed as Decimal).
     """
     try:
-        data = loads(body, decimals=True)  # bounded: depth, digits, no NaN (mpesa_plumbing.jsonbody)
+        data = loads(body, decimals=True, nul="replace")  # bounded: depth, digits, no NaN (jsonbody)
     except JsonError as exc:
         raise MalformedCallback(f"not JSON we accept: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("Body"), dict):

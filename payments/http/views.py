@@ -33,6 +33,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     return json_error(403, _("CSRF check failed. Reload the page and try again."), {"csrf": reason})
 
 
+@csrf_exempt  # as every API view: a token client's POST to a wrong path is a 404, not a CSRF 403
 def api_not_found(request: HttpRequest) -> JsonResponse:
     return json_error(404, _("Not found."))
 

@@ -161,17 +161,28 @@ class PaymentStatusConsumer(BridgedJsonConsumer):
             logger.warning("too many sockets for one user", extra={"event": "ws.limit", "user": user.pk})
             return await self.close()
         # The slot is taken before the awaits below, so handshakes arriving together count each
-        # other; every refusal from here on gives it back.
+        # other; every refusal, and anything raised or cancelled on the way, gives it back.
         sockets.add(self.channel_name)
         self.user_id = user.pk
+        try:
+            await self._join(user, public_id)
+        except BaseException:
+            self._give_back_slot()
+            raise
+
+    async def _join(self, user, public_id) -> None:
         group = payment_group_name(public_id)
         try:
             await self.channel_layer.group_add(group, self.channel_name)
         except Exception as exc:  # channel layer (Redis) down: refuse rather than go deaf
             logger.warning("channel layer unavailable at connect: %r", exc, extra={"event": "ws.layer_down"})
             return await self._refuse()
-        self.language = scope_language(self.scope)
-        snapshot = await in_db(_snapshot, user, public_id, self.language)
+        try:
+            self.language = scope_language(self.scope)
+            snapshot = await in_db(_snapshot, user, public_id, self.language)
+        except BaseException:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            raise
         if snapshot is None:  # not the owner, or no such payment: leave the group, refuse
             await self.channel_layer.group_discard(group, self.channel_name)
             return await self._refuse()

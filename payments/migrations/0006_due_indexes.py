@@ -11,7 +11,9 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    # The new indexes first, then the old single-column ones go: never a moment without one.
+    # The new indexes first, then the old single-column ones go. One transaction on both
+    # databases: on a large PostgreSQL table, CREATE INDEX holds writes to payments while it
+    # builds (README, "Upgrading").
     operations = [
         migrations.AddIndex(
             model_name="payment",

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from payments import checkout
 from tests.factories import callback_result, make_payment
@@ -39,6 +40,11 @@ def test_a_path_the_api_does_not_have_is_its_json_404(auth_client, user, path):
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     assert response.json() == {"error": "Not found.", "fields": {}}
     assert auth_client.get(f"/payments/{payment.public_id}").status_code == 301
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)  # no CSRF token, as a token client sends none: 404, not 403
+    assert strict.post("/payments/nope/", "{}", content_type="application/json").status_code == 404
+    callback = f"/payments/callbacks/{payment.public_id.hex}/{'0' * 32}"  # no slash: no redirect
+    assert auth_client.post(callback).status_code == 404
 
 
 def test_staff_can_look(client, user):

@@ -210,6 +210,36 @@ async def test_the_limit_holds_for_handshakes_that_arrive_together(user, setting
         await ws.disconnect()
 
 
+async def test_a_refused_or_failed_handshake_gives_its_slot_back(user, other_user, settings, monkeypatch):
+    """A handshake refused after it took its slot (another customer's payment) and one that
+    fails on the way (the database restarting under the snapshot read) both give the slot back:
+    afterwards the customer's own page still connects, and no group keeps a dead socket."""
+    from django.db import OperationalError
+
+    import payments.live.consumers as consumers
+
+    settings.PAYMENTS_WS_MAX_PER_USER = 2
+    mine = await database_sync_to_async(make_payment)(user)
+    theirs = await database_sync_to_async(make_payment)(other_user)
+    for _ in range(3):
+        assert not (await (await communicator(theirs, user)).connect())[0]
+
+    def restarting(*args, **kwargs):
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(consumers, "_snapshot", restarting)
+    for _ in range(3):
+        with pytest.raises(OperationalError):
+            await (await communicator(mine, user)).connect()
+    monkeypatch.undo()
+    assert consumers.PaymentStatusConsumer.open_by_user.get(user.pk) is None
+    assert members(mine) == set() and members(theirs) == set()
+    sockets = [await communicator(mine, user) for _ in range(2)]
+    assert all([(await ws.connect())[0] for ws in sockets])
+    for ws in sockets:
+        await ws.disconnect()
+
+
 async def test_group_is_discarded_on_disconnect(user):
     payment = await database_sync_to_async(make_payment)(user)
     ws = await communicator(payment, user)
