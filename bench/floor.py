@@ -125,30 +125,41 @@ class Floor:
         return False
 
     # --- WebSocket --------------------------------------------------------------------
-    async def ws_handler(self, ws) -> None:
-        parts = ws.request.path.strip("/").split("/")  # ws/payments/<uuid>
-        if len(parts) != 3 or not self._session_ok(ws.request.headers.get("Cookie")):
-            await ws.close(4003)
-            return
+    def join(self, path: str, cookie: str | None, socket) -> tuple[int | None, str | None]:
+        """A socket's handshake, for either server: (close code, None) when refused, else
+        (None, the snapshot frame) with ``socket`` subscribed first (no gap); ``leave`` undoes."""
+        parts = path.strip("/").split("/")  # ws/payments/<uuid>
+        if len(parts) != 3 or not self._session_ok(cookie):
+            return 4003, None
         try:
             public_hex = uuid.UUID(parts[2]).hex
         except ValueError:
-            await ws.close(4004)
+            return 4004, None
+        self.subscribers.setdefault(public_hex, set()).add(socket)
+        snapshot = self.payload(public_hex)
+        if snapshot is None:
+            self.leave(path, socket)
+            return 4004, None
+        return None, json.dumps({"type": "payment.status", "payment": snapshot, "snapshot": True})
+
+    def leave(self, path: str, socket) -> None:
+        public_hex = uuid.UUID(path.strip("/").split("/")[2]).hex
+        subs = self.subscribers.get(public_hex, set())
+        subs.discard(socket)
+        if not subs:
+            self.subscribers.pop(public_hex, None)
+
+    async def ws_handler(self, ws) -> None:
+        code, snapshot = self.join(ws.request.path, ws.request.headers.get("Cookie"), ws)
+        if code is not None:
+            await ws.close(code)
             return
-        subs = self.subscribers.setdefault(public_hex, set())
-        subs.add(ws)  # subscribe before reading: no gap
         try:
-            snapshot = self.payload(public_hex)
-            if snapshot is None:
-                await ws.close(4004)
-                return
-            await ws.send(json.dumps({"type": "payment.status", "payment": snapshot, "snapshot": True}))
+            await ws.send(snapshot)
             async for _ in ws:  # ping/resync are not needed by the bench
                 pass
         finally:
-            subs.discard(ws)
-            if not subs:
-                self.subscribers.pop(public_hex, None)
+            self.leave(ws.request.path, ws)
 
     # --- HTTP -------------------------------------------------------------------------
     def settle(self, public_hex: str, body: bytes) -> tuple[int, dict, str | None]:

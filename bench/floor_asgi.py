@@ -9,7 +9,6 @@ floor is the server's own, and between this row and ours is the application's.
 
 import json
 import os
-import uuid
 
 from .floor import Floor
 
@@ -46,36 +45,20 @@ class FloorApplication:
             await self.http(scope, receive, send)
 
     async def socket(self, scope, receive, send) -> None:
-        floor = self.floor
         if (await receive())["type"] != "websocket.connect":
             return
-        headers = dict(scope["headers"])
-        parts = scope["path"].strip("/").split("/")  # ws/payments/<uuid>
-        cookie = headers.get(b"cookie", b"").decode("latin-1")
-        if len(parts) != 3 or not floor._session_ok(cookie):
-            await send({"type": "websocket.close", "code": 4003})
+        cookie = dict(scope["headers"]).get(b"cookie", b"").decode("latin-1")
+        code, snapshot = self.floor.join(scope["path"], cookie, send)
+        if code is not None:
+            await send({"type": "websocket.close", "code": code})
             return
         try:
-            public_hex = uuid.UUID(parts[2]).hex
-        except ValueError:
-            await send({"type": "websocket.close", "code": 4004})
-            return
-        subs = floor.subscribers.setdefault(public_hex, set())
-        subs.add(send)  # subscribe before reading: no gap
-        try:
-            snapshot = floor.payload(public_hex)
-            if snapshot is None:
-                await send({"type": "websocket.close", "code": 4004})
-                return
             await send({"type": "websocket.accept"})
-            frame = {"type": "payment.status", "payment": snapshot, "snapshot": True}
-            await send({"type": "websocket.send", "text": json.dumps(frame)})
+            await send({"type": "websocket.send", "text": snapshot})
             while (await receive())["type"] != "websocket.disconnect":
                 pass
         finally:
-            subs.discard(send)
-            if not subs:
-                floor.subscribers.pop(public_hex, None)
+            self.floor.leave(scope["path"], send)
 
     async def http(self, scope, receive, send) -> None:
         body = await _body(receive)

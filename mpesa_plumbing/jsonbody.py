@@ -108,14 +108,16 @@ def loads(
         raise JsonError(f"The body is not valid JSON ({exc.__class__.__name__}).") from None
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise JsonError("A string in the JSON holds half of a UTF-16 pair (a lone surrogate).")
-    if _NUL_ESCAPE.search(text) and _holds_nul(value):
-        if nul != "replace":
+    if _NUL_ESCAPE.search(text):
+        cleaned = _without_nul(value)
+        if cleaned != value and nul != "replace":
             raise JsonError("A string in the JSON holds a NUL character (\\u0000).")
-        value = _without_nul(value)
+        value = cleaned
     return value
 
 
 def _without_nul(value: Any) -> Any:
+    """``value`` with U+FFFD for each NUL in its strings and keys (the depth is already bounded)."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
@@ -123,17 +125,6 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nul(item) for item in value]
     return value
-
-
-def _holds_nul(value: Any) -> bool:
-    """Any string or key holding NUL (the depth is already bounded)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
 
 
 def _encodable(value: Any) -> bool:

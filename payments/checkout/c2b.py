@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..daraja import c2b as wire
@@ -30,7 +30,7 @@ from ..daraja.payloads import StkResult
 from ..models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from ..paybill import paybill_open, read_paybill_account
 from ..prepared import event_add
-from .callbacks import callback_refused_by_database, callback_store
+from .callbacks import callback_store, recorded_when_refused
 from .settle import payment_apply_result, payment_flag
 
 logger = logging.getLogger("payments.c2b")
@@ -87,17 +87,10 @@ def c2b_validate(
     return _decide(record, shortcode)
 
 
+@recorded_when_refused(lambda: wire.reject(wire.OTHER_ERROR))
 def _decide(record: CallbackRecord, shortcode: str) -> dict:
     """The Validation's answer (and its record's outcome); a value the database refuses is
     recorded malformed and rejected (C2B00016): the money does not move."""
-    try:
-        return _decide_stored(record, shortcode)
-    except DataError as exc:
-        callback_refused_by_database(record, exc)
-        return wire.reject(wire.OTHER_ERROR)
-
-
-def _decide_stored(record: CallbackRecord, shortcode: str) -> dict:
     try:
         notice = wire.parse_c2b_notice(record.body.encode("utf-8"))
     except wire.MalformedNotice as exc:
@@ -203,18 +196,11 @@ def _match(row: C2BPayment, notice: wire.C2BNotice, shortcode: str) -> tuple[str
     return (ST.REVIEW if settled.reason else ST.MATCHED), settled.reason, payment
 
 
+@recorded_when_refused()
 def c2b_process(record: CallbackRecord, *, shortcode: str) -> C2BPayment | None:
     """Parse and apply one stored Confirmation. Idempotent: the receipt is unique, so a
     duplicate (or a replay) finds the first row and changes nothing. A value the database
     refuses rolls it back and leaves the record malformed."""
-    try:
-        return _process_confirmation(record, shortcode)
-    except DataError as exc:
-        callback_refused_by_database(record, exc)
-        return None
-
-
-def _process_confirmation(record: CallbackRecord, shortcode: str) -> C2BPayment | None:
     try:
         notice = wire.parse_c2b_notice(record.body.encode("utf-8"))
     except wire.MalformedNotice as exc:

@@ -4,8 +4,11 @@
 The status push happens after the settlement commits (``transitions``), never here.
 """
 
+import functools
 import logging
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import DataError, transaction
@@ -90,18 +93,30 @@ def _matches(payment: Payment, result: StkResult) -> bool:
     return True
 
 
+def recorded_when_refused(fallback: Callable[[], Any] = lambda: None) -> Callable:
+    """For a function whose first argument is a stored record: a value the database refuses
+    (``DataError``) rolls its work back and leaves the record malformed
+    (``callback_refused_by_database``); the function then returns ``fallback()``."""
+
+    def decorate(process: Callable) -> Callable:
+        @functools.wraps(process)
+        def guarded(record: CallbackRecord, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return process(record, *args, **kwargs)
+            except DataError as exc:
+                callback_refused_by_database(record, exc)
+                return fallback()
+
+        return guarded
+
+    return decorate
+
+
+@recorded_when_refused()
 def callback_process(record: CallbackRecord) -> Applied | None:
     """Parse and apply one stored callback (the door, a replay, a confirmed success). Returns
     None when it changed nothing because it was malformed or an orphan (the record says which).
     A value the database refuses rolls the settlement back and leaves the record malformed."""
-    try:
-        return _process(record)
-    except DataError as exc:
-        callback_refused_by_database(record, exc)
-        return None
-
-
-def _process(record: CallbackRecord) -> Applied | None:
     try:
         result = parse_stk_callback(record.body.encode("utf-8"))
     except MalformedCallback as exc:
