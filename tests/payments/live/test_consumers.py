@@ -199,7 +199,7 @@ async def test_the_limit_holds_for_handshakes_that_arrive_together(user, setting
     settings.PAYMENTS_WS_MAX_PER_USER = 3
     payment = await database_sync_to_async(make_payment)(user)
     sockets = [await communicator(payment, user) for _ in range(12)]
-    results = await asyncio.gather(*(ws.connect() for ws in sockets))
+    results = await asyncio.gather(*(ws.connect(timeout=10) for ws in sockets))
     accepted = [ws for ws, (connected, _) in zip(sockets, results, strict=True) if connected]
     assert len(accepted) == 3
     for ws in accepted:

@@ -53,7 +53,7 @@ async def test_many_subscribers_receive_only_their_own_update(redis, user):
     with on_redis(redis):
         payments = [await database_sync_to_async(make_payment)(user) for _ in range(100)]
         sockets = [await communicator(p, user) for p in payments]
-        connected = await asyncio.gather(*(ws.connect() for ws in sockets))
+        connected = await asyncio.gather(*(ws.connect(timeout=10) for ws in sockets))
         assert all(ok for ok, _ in connected)
         for ws in sockets:
             await ws.receive_json_from(timeout=5)
