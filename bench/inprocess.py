@@ -16,12 +16,22 @@ the database thread (the rest: the door, the hops, the event loop, the push).
 session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``,
 less what the same harness holds for an application that only accepts and waits (its scope,
 closures and task stand in for Daphne's, whose own per-connection objects are not in it).
+
+    .venv/bin/python -m bench.inprocess --instructions    # machine instructions per callback
+    .venv/bin/python -m bench.inprocess --n 300 --cprofile /tmp/cb.prof   # where they go
+
+``--instructions`` runs the child twice under valgrind's callgrind (60 and 260 callbacks after
+the same warm-up) and prints the difference in instructions executed per callback: a count,
+not a time, so it does not move with the machine's load (two runs agree within about 1 %;
+about 4 minutes). ``--cprofile FILE`` profiles ``callback_receive`` on the database thread
+(what the door's thread runs for each callback) and prints its top functions.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +43,7 @@ from tests.helpers.topology import PYTHON, ROOT, manage
 from .servers import stack_env, taskset
 
 WARMUP = 50
+INSTRUCTION_RUNS = (60, 260)  # callbacks measured in the two callgrind runs
 
 
 def _setup(fixtures_path: str):
@@ -109,18 +120,25 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
     sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
 
 
-def _child(fixtures_path: str) -> None:
+def _child(fixtures_path: str, measure: int, profile_path: str | None) -> None:
     application, asgi_scope, fixtures = _setup(fixtures_path)
+    import cProfile
+
     import payments.http.callback as door
 
     inside = [0.0]
     receive_callback = door.callback_receive
+    profile = cProfile.Profile() if profile_path else None
 
     def timed(**kwargs):
         started = time.thread_time()
+        if profile is not None and measuring[0]:
+            profile.enable()
         try:
             return receive_callback(**kwargs)
         finally:
+            if profile is not None:
+                profile.disable()
             inside[0] += time.thread_time() - started
 
     door.callback_receive = timed  # measured only: the same function runs
@@ -149,16 +167,20 @@ def _child(fixtures_path: str) -> None:
         if answers[0]["status"] != 200:
             raise RuntimeError(f"callback answered {answers[0]['status']}: {answers}")
 
+    measuring = [False]
+
     async def main() -> dict:
         payments = fixtures["payments"]
         for payment in payments[:WARMUP]:
             await call(payment["callback_path"], payment["body"].encode())
-        measured = payments[WARMUP:]
-        inside[0] = 0.0
+        measured = payments[WARMUP : WARMUP + measure] if measure else payments[WARMUP:]
+        inside[0], measuring[0] = 0.0, True
         cpu, wall = time.process_time(), time.perf_counter()
         for payment in measured:
             await call(payment["callback_path"], payment["body"].encode())
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if profile is not None:
+            profile.dump_stats(profile_path)
         n = len(measured)
         return {
             "callbacks": n,
@@ -170,17 +192,52 @@ def _child(fixtures_path: str) -> None:
     sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
 
 
+def _instructions(out_path: Path) -> int:
+    """The total of instructions executed that a callgrind output file records."""
+    for line in out_path.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction total in {out_path}")
+
+
+def _database_files(source: Path, target: Path, names: list[str] | None = None) -> list[str]:
+    """Copy an SQLite database (with its -wal and -shm files) from ``source`` to ``target``."""
+    suffixes = (
+        names if names is not None else [s for s in ("", "-wal", "-shm") if Path(f"{source}{s}").exists()]
+    )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    for suffix in suffixes:
+        shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+    return suffixes
+
+
+def _print_profile(path: str, top: int = 25) -> None:
+    import pstats
+
+    stats = pstats.Stats(path, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1500)
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one core")
     parser.add_argument("--sockets", type=int, default=0, help="measure memory per socket instead")
+    parser.add_argument("--instructions", action="store_true", help="instructions per callback (valgrind)")
+    parser.add_argument("--cprofile", metavar="FILE", help="profile callback_receive into FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return _sockets_child(args.child, args.sockets) if args.sockets else _child(args.child)
+        if args.sockets:
+            return _sockets_child(args.child, args.sockets)
+        return _child(args.child, args.measure, args.cprofile)
     if args.sockets:
         args.n = args.sockets
+    if args.instructions:
+        args.n = INSTRUCTION_RUNS[-1]
     with tempfile.TemporaryDirectory(prefix="mpx-inprocess-") as work:
         work = Path(work)
         env = stack_env(port=8999, db=work / "db.sqlite3")
@@ -188,26 +245,28 @@ def main() -> None:
         fixtures = work / "fixtures.json"
         seed = [PYTHON, "-m", "bench.seed", "--n", str(args.n + WARMUP), "--out", str(fixtures)]
         subprocess.run(seed, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-        with open(work / "server.log", "wb") as log:
-            done = subprocess.run(
-                [
-                    *([] if args.no_pin else taskset("0")),
-                    PYTHON,
-                    "-m",
-                    "bench.inprocess",
-                    "--child",
-                    str(fixtures),
-                    *(["--sockets", str(args.sockets)] if args.sockets else []),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                timeout=900,
+        child = [PYTHON, "-m", "bench.inprocess", "--child", str(fixtures)]
+        if args.sockets:
+            child += ["--sockets", str(args.sockets)]
+        if args.cprofile:
+            child += ["--cprofile", str(Path(args.cprofile).resolve())]
+        pin = [] if args.no_pin else taskset("0")
+        if args.instructions:
+            counts, seeded = [], _database_files(work / "db.sqlite3", work / "seeded")
+            for runs in INSTRUCTION_RUNS:
+                _database_files(work / "seeded", work / "db.sqlite3", seeded)  # each run from the seed
+                out = work / f"callgrind.{runs}"
+                valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+                _run_child(work, [*valgrind, *child, "--measure", str(runs)], {**env, "PYTHONHASHSEED": "0"})
+                counts.append(_instructions(out))
+            per = (counts[1] - counts[0]) / (INSTRUCTION_RUNS[1] - INSTRUCTION_RUNS[0])
+            sys.stdout.write(
+                f"in-process, callgrind: {per / 1e6:.2f} M instructions per callback "
+                f"({INSTRUCTION_RUNS[1]} callbacks less {INSTRUCTION_RUNS[0]}: "
+                f"{counts[1]:,} - {counts[0]:,})\n"
             )
-        if done.returncode != 0:
-            sys.exit(f"in-process run failed:\n{(work / 'server.log').read_text()[-3000:]}")
-        result = json.loads(done.stdout)
+            return None
+        result = _run_child(work, [*pin, *child], env)
         if args.sockets:
             sys.stdout.write(
                 f"in-process, {result['sockets']} idle checkout sockets: "
@@ -220,6 +279,16 @@ def main() -> None:
             f"({result['callback_receive_ms']} ms in callback_receive on the database thread), "
             f"{result['wall_ms_per_callback']} ms wall\n"
         )
+        if args.cprofile:
+            _print_profile(args.cprofile)
+
+
+def _run_child(work: Path, command: list[str], env: dict) -> dict:
+    with open(work / "server.log", "wb") as log:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, timeout=900)
+    if done.returncode != 0:
+        sys.exit(f"in-process run failed:\n{(work / 'server.log').read_text()[-3000:]}")
+    return json.loads(done.stdout)
 
 
 if __name__ == "__main__":

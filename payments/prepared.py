@@ -10,6 +10,13 @@ test_prepared.py runs on both).
 
 Only statements with nothing to vary but their parameters belong here; everything else is
 ordinary ORM code.
+
+They run through ``_run``: the backend's own cursor and Django's error translation
+(``IntegrityError``, ``DataError``…), its thread and broken-transaction checks and its
+async-unsafe guard, but not Django's cursor wrapper, which re-translated the placeholders
+(a regular expression on SQLite) and built two wrapper objects per statement. When something
+watches statements (``connection.execute_wrapper``, ``DEBUG`` or a test's query capture) they
+go through Django's cursor instead, so every watcher sees them.
 """
 
 from typing import Any
@@ -17,6 +24,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.asyncio import async_unsafe
 
 from .models import CallbackRecord, Payment, PaymentEvent
 
@@ -57,9 +65,7 @@ class ByPk:
         connection = connections[using]
         compiled = _compiled_on(connection).get(self) or self._compile(using, connection)
         sql, attnames, converters = compiled
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [pk])
-            row = cursor.fetchone()
+        row = _run(connection, sql, [pk], fetch=True)
         if row is None:
             return None
         values = list(row)
@@ -69,6 +75,47 @@ class ByPk:
                 value = function(value, expression, connection)
             values[index] = value
         return self.model.from_db(using, attnames, values)
+
+
+_native_sql: dict[str, str] = {}
+
+
+def _sqlite_sql(connection, sql: str) -> str:
+    """``sql`` with SQLite's qmark placeholders, by Django's own translation, once."""
+    native = _native_sql.get(sql)
+    if native is None:
+        translator = connection.create_cursor()
+        try:
+            native = _native_sql[sql] = translator.convert_query(sql)
+        finally:
+            translator.close()
+    return native
+
+
+@async_unsafe
+def _run(connection, sql: str, params: list, *, fetch: bool) -> Any:
+    """Execute one of this module's statements: the first row when ``fetch``, else the number
+    of rows changed. On the backend's cursor with Django's checks and error translation; on
+    Django's cursor when something watches statements (the module docstring)."""
+    if connection.execute_wrappers or connection.queries_logged:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if fetch else cursor.rowcount
+    connection.close_if_health_check_failed()
+    if connection.connection is None:
+        connection.ensure_connection()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        if connection.vendor == "sqlite":  # the plain cursor: placeholders translated once
+            native, cursor = _sqlite_sql(connection, sql), connection.connection.cursor()
+        else:
+            native, cursor = sql, connection.create_cursor()
+        try:
+            cursor.execute(native, params)
+            return cursor.fetchone() if fetch else cursor.rowcount
+        finally:
+            cursor.close()
 
 
 def _compiled_on(connection) -> dict:
@@ -121,8 +168,7 @@ def event_add(
     params = [
         field.get_db_prep_save(value, connection) for field, value in zip(_event_fields, values, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    _run(connection, sql, params, fetch=False)
 
 
 _insert_sql: dict[tuple[str, type[Model], str | None], str] = {}
@@ -166,9 +212,7 @@ def _inserted(instance: Model, *, payment_by_public_id: Any = None, find_payment
         else field.get_db_prep_save(field.pre_save(instance, add=True), connection)
         for field in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchone()
+    returned = _run(connection, sql, params, fetch=True)
     instance.pk = returned[0]
     if find_payment:
         instance.payment_id = returned[1]
@@ -244,9 +288,7 @@ def rows_update(
         for name, value in where.items()
         if value is not None
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return _run(connection, sql, params, fetch=False)
 
 
 def _field(meta, name: str):

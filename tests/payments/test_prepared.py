@@ -189,3 +189,52 @@ def test_what_is_compiled_for_a_thread_goes_with_its_connection(user):
     kept = (tracemalloc.get_traced_memory()[0] - before) / 50
     tracemalloc.stop()
     assert kept < 2000, f"{kept:.0f} bytes kept per finished thread"
+
+
+def test_a_statement_watcher_sees_each_prepared_statement_with_the_same_result(user):
+    """Unwatched, the statements skip Django's cursor wrapper; an ``execute_wrapper`` (or
+    DEBUG's query log) still sees every one, and the answers are the same either way."""
+    payment = make_payment(user, amount=70)
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    unwatched = row_by_pk(Payment, payment.pk)
+    moved = rows_update(Payment, where={"pk": payment.pk, "status": payment.status}, values={"flagged": True})
+    with connection.execute_wrapper(watch):
+        watched = row_by_pk(Payment, payment.pk)
+        again = rows_update(Payment, where={"pk": payment.pk, "status": "paid"}, values={"flagged": False})
+        event_add(payment.pk, PaymentEvent.Kind.NOTE)
+    assert [sql.split()[0] for sql in seen] == ["SELECT", "UPDATE", "INSERT"]
+    assert (moved, again) == (1, 0) and watched.flagged and not unwatched.flagged
+    assert [getattr(watched, f.attname) for f in Payment._meta.concrete_fields if f.name != "flagged"] == [
+        getattr(unwatched, f.attname) for f in Payment._meta.concrete_fields if f.name != "flagged"
+    ]
+
+
+def test_an_unwatched_statement_keeps_djangos_errors_and_guards(user):
+    """Django's IntegrityError, its refusal to run a statement in a transaction that already
+    failed, and its refusal to touch the database from an event loop all hold."""
+    import asyncio
+
+    from django.core.exceptions import SynchronousOnlyOperation
+    from django.db.transaction import TransactionManagementError
+
+    payment = make_payment(user, amount=70)
+    wallet = Wallet.objects.get(user=user)
+    row_insert(LedgerEntry(wallet_id=wallet.pk, payment=payment, amount=70, balance_after=70))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            with transaction.atomic(savepoint=False):
+                row_insert(LedgerEntry(wallet_id=wallet.pk, payment=payment, amount=70, balance_after=140))
+        with pytest.raises(TransactionManagementError):
+            row_by_pk(Payment, payment.pk)
+
+    async def from_the_loop():
+        return row_by_pk(Payment, payment.pk)
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(from_the_loop())
+    assert row_by_pk(Payment, payment.pk).pk == payment.pk
