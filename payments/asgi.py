@@ -25,6 +25,7 @@ from django.urls import re_path
 
 from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator
 from mpesa_plumbing.jobs import start_in_process_runner
+from mpesa_plumbing.under_daphne import daphne_without_form_parsing
 
 from .checkout.callback_url import CALLBACK_PATH_PREFIX, redact_callback_tokens
 from .http.callback import with_callbacks
@@ -57,6 +58,7 @@ def checkout_application(django_asgi_app, websocket_urlpatterns, *, start_jobs: 
             ),
         }
     )
+    daphne_without_form_parsing()  # under Daphne: no parse of bodies nobody reads (its docstring)
     if settings.PAYMENTS_GC_THRESHOLDS:
         gc.set_threshold(*settings.PAYMENTS_GC_THRESHOLDS)
     gc.freeze()  # everything loaded so far lives as long as the process: never scan it again
