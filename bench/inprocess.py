@@ -23,8 +23,9 @@ closures and task stand in for Daphne's, whose own per-connection objects are no
 ``--instructions`` runs the child twice under valgrind's callgrind (60 and 260 callbacks after
 the same warm-up) and prints the difference in instructions executed per callback: a count,
 not a time, so it does not move with the machine's load (two runs agree within about 1 %;
-about 4 minutes). ``--cprofile FILE`` profiles ``callback_receive`` on the database thread
-(what the door's thread runs for each callback) and prints its top functions.
+about 4 minutes; needs ``apt-get install valgrind``, which ``make test`` does not install).
+``--cprofile FILE`` profiles ``callback_receive`` on the database thread (what the door's
+thread runs for each callback) and prints its top functions.
 """
 
 import argparse
@@ -237,6 +238,8 @@ def main() -> None:
     if args.sockets:
         args.n = args.sockets
     if args.instructions:
+        if shutil.which("valgrind") is None:
+            sys.exit("--instructions counts with valgrind's callgrind: apt-get install valgrind")
         args.n = INSTRUCTION_RUNS[-1]
     with tempfile.TemporaryDirectory(prefix="mpx-inprocess-") as work:
         work = Path(work)
