@@ -7,8 +7,10 @@ ASGI application, which is the only reader (Django parses forms itself). Daphne 
 limits can see the request: a multipart body of many small parts stalls every socket of the
 process (about 0.3 s of CPU per megabyte here), and every other POST pays for parsing its
 Content-Type with the ``email`` package. ``daphne_without_form_parsing`` builds Daphne's
-requests with the parse off (Twisted's own constructor argument). Without Daphne in the process
-(uvicorn, tests that drive the application directly) it does nothing.
+requests with the parse off (Twisted's own constructor argument). It changes Daphne's request
+class wherever Daphne is imported (``daphne`` in ``INSTALLED_APPS`` imports it in every process
+that sets Django up); other servers (uvicorn) never use that class, and without Daphne
+imported it does nothing.
 """
 
 import inspect
@@ -17,7 +19,8 @@ import sys
 
 def daphne_without_form_parsing() -> bool:
     """Make Daphne build its requests with Twisted's form parsing off (once per process).
-    True when Daphne's requests now skip it."""
+    True when Daphne's request class now skips it; False when Daphne is not imported or its
+    Twisted has no such switch."""
     http_protocol = sys.modules.get("daphne.http_protocol")
     if http_protocol is None:
         return False

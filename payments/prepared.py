@@ -14,14 +14,17 @@ ordinary ORM code.
 They run through ``_run``: the backend's own cursor and Django's error translation
 (``IntegrityError``, ``DataError``…), its thread and broken-transaction checks and its
 async-unsafe guard, but not Django's cursor wrapper, which re-translated the placeholders
-(a regular expression on SQLite) and built two wrapper objects per statement. When something
-watches statements (``connection.execute_wrapper``, ``DEBUG`` or a test's query capture) they
-go through Django's cursor instead, so every watcher sees them.
+(a regular expression on SQLite) and built wrapper objects per statement. When something
+watches statements the way Django offers (``connection.execute_wrapper``, ``DEBUG`` or a
+test's query capture) they go through Django's cursor instead, so every watcher sees them;
+a tool that patches Django's ``CursorWrapper`` or ``connection.cursor`` instead does not see
+these statements.
 """
 
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.asyncio import async_unsafe
@@ -78,6 +81,7 @@ class ByPk:
 
 
 _native_sql: dict[str, str] = {}
+_SQLITE_CREATE_CURSOR = SQLiteDatabaseWrapper.create_cursor
 
 
 def _sqlite_sql(connection, sql: str) -> str:
@@ -107,7 +111,7 @@ def _run(connection, sql: str, params: list, *, fetch: bool) -> Any:
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        if connection.vendor == "sqlite":  # the plain cursor: placeholders translated once
+        if _is_djangos_sqlite(connection):  # the plain cursor: placeholders translated once
             native, cursor = _sqlite_sql(connection, sql), connection.connection.cursor()
         else:
             native, cursor = sql, connection.create_cursor()
@@ -115,7 +119,15 @@ def _run(connection, sql: str, params: list, *, fetch: bool) -> Any:
             cursor.execute(native, params)
             return cursor.fetchone() if fetch else cursor.rowcount
         finally:
-            cursor.close()
+            try:
+                cursor.close()
+            except connection.Database.Error:  # as Django's cursor: never hides the statement's error
+                pass
+
+
+def _is_djangos_sqlite(connection) -> bool:
+    """Django's own SQLite backend (not a subclass with its own cursors)."""
+    return connection.vendor == "sqlite" and type(connection).create_cursor is _SQLITE_CREATE_CURSOR
 
 
 def _compiled_on(connection) -> dict:

@@ -238,3 +238,69 @@ def test_an_unwatched_statement_keeps_djangos_errors_and_guards(user):
     with pytest.raises(SynchronousOnlyOperation):
         asyncio.run(from_the_loop())
     assert row_by_pk(Payment, payment.pk).pk == payment.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unwatched_statements_make_no_django_cursor_and_reconnect(user, monkeypatch):
+    """The fast path really is taken when nothing watches (a Django cursor per statement would
+    pass every other test here), and it opens a new connection after the old one closed, as
+    the database bridge relies on after an error (on PostgreSQL; SQLite's in-memory test
+    database ignores close)."""
+    payment = make_payment(user, amount=70)
+    wrapper = connections["default"]
+    made = []
+    monkeypatch.setattr(wrapper, "make_cursor", lambda cursor: made.append(cursor) or cursor)
+    monkeypatch.setattr(wrapper, "make_debug_cursor", lambda cursor: made.append(cursor) or cursor)
+    assert row_by_pk(Payment, payment.pk).pk == payment.pk
+    assert rows_update(Payment, where={"pk": payment.pk}, values={"flagged": True}) == 1
+    event_add(payment.pk, PaymentEvent.Kind.NOTE)
+    assert made == []
+    monkeypatch.undo()
+    wrapper.close()
+    assert row_by_pk(Payment, payment.pk).flagged is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_success_callback_is_these_statements_and_one_commit(user):
+    """What a wallet deposit's success callback costs the database, statement by statement
+    (the README's Performance section counts them): the raw record first, one transaction for
+    the settlement with its audit trail, then the committed state for the push."""
+    from payments.checkout import callback_receive
+    from tests.factories import callback_body, dumps
+
+    payment = make_payment(user, amount=90)
+    body = dumps(callback_body(payment)).encode()
+    with CaptureQueriesContext(connection) as captured:
+        callback_receive(
+            public_id=payment.public_id, body=body, headers={}, remote_ip="127.0.0.1", ip_allowed=None
+        )
+    words = []
+    for query in captured.captured_queries:
+        sql = query["sql"].replace('"', "")
+        verb = sql.split()[0]
+        if verb == "BEGIN":  # SQLite's BEGIN IMMEDIATE; PostgreSQL's BEGIN is implicit
+            continue
+        table = {"INSERT": " INTO ", "UPDATE": "UPDATE ", "SELECT": " FROM "}.get(verb)
+        words.append(f"{verb} {sql.split(table)[1].split()[0]}" if table else verb)
+    savepoint, release = "SAVEPOINT", "RELEASE"
+    assert words == [
+        "INSERT payments_callbackrecord",
+        "SELECT payments_payment",
+        savepoint,
+        "SELECT frontend_wallet",  # locked (FOR UPDATE on PostgreSQL)
+        "UPDATE payments_payment",  # the compare-and-swap
+        "INSERT payments_paymentevent",
+        savepoint,
+        "UPDATE frontend_wallet",  # the credit, RETURNING the balance
+        "INSERT frontend_ledgerentry",
+        release,
+        "UPDATE payments_c2bpayment",  # the Pay Bill receipt check
+        release,
+        "UPDATE payments_callbackrecord",  # the outcome
+        "INSERT payments_paymentevent",
+        "COMMIT",
+        "SELECT payments_payment",  # the committed state, for the push
+        "SELECT frontend_wallet",
+        "INSERT payments_paymentevent",
+    ]
+    assert Payment.objects.get(pk=payment.pk).status == "paid"
