@@ -111,7 +111,9 @@ def _run(connection, sql: str, params: list, *, fetch: bool) -> Any:
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
-        if _is_djangos_sqlite(connection):  # the plain cursor: placeholders translated once
+        # Django's own SQLite backend (a subclass may make its own cursors): the plain
+        # cursor, its placeholders translated once.
+        if type(connection).create_cursor is _SQLITE_CREATE_CURSOR:
             native, cursor = _sqlite_sql(connection, sql), connection.connection.cursor()
         else:
             native, cursor = sql, connection.create_cursor()
@@ -123,11 +125,6 @@ def _run(connection, sql: str, params: list, *, fetch: bool) -> Any:
                 cursor.close()
             except connection.Database.Error:  # as Django's cursor: never hides the statement's error
                 pass
-
-
-def _is_djangos_sqlite(connection) -> bool:
-    """Django's own SQLite backend (not a subclass with its own cursors)."""
-    return connection.vendor == "sqlite" and type(connection).create_cursor is _SQLITE_CREATE_CURSOR
 
 
 def _compiled_on(connection) -> dict:

@@ -13,10 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontend.models import LedgerEntry, Wallet
+from payments.checkout import callback_receive
 from payments.models import C2BPayment, CallbackRecord, Payment, PaymentEvent
 from payments.payables import payable_for_update, payable_of
 from payments.prepared import callback_record_add, event_add, row_by_pk, row_insert, row_update, rows_update
-from tests.factories import make_payment
+from tests.factories import callback_body, dumps, make_payment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -265,9 +266,6 @@ def test_a_success_callback_is_these_statements_and_one_commit(user):
     """What a wallet deposit's success callback costs the database, statement by statement
     (the README's Performance section counts them): the raw record first, one transaction for
     the settlement with its audit trail, then the committed state for the push."""
-    from payments.checkout import callback_receive
-    from tests.factories import callback_body, dumps
-
     payment = make_payment(user, amount=90)
     body = dumps(callback_body(payment)).encode()
     with CaptureQueriesContext(connection) as captured:

@@ -1,12 +1,11 @@
 """Limits through a real Daphne process (S8's server variant, B6 over the wire)."""
 
-import os
-
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from bench.procstat import cpu_seconds
 from tests.helpers.live import App
 
 pytestmark = pytest.mark.slow
@@ -64,12 +63,6 @@ def test_streamed_ten_megabytes_without_length_is_413(app):
     assert app.sql("SELECT count(*) FROM payments_callbackrecord")[0][0] == 0
 
 
-def _server_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.parametrize(
     "path", ["/payments/callbacks/" + "0" * 32 + "/" + "0" * 32 + "/", "/accounts/login/"]
 )
@@ -80,14 +73,14 @@ def test_a_multipart_body_of_many_parts_costs_the_server_no_parsing(app, path):
     boundary = "b0undary"
     part = f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'.encode()
     body = part * 100_000 + f"--{boundary}--\r\n".encode()
-    before = _server_cpu_seconds(app.server.pid)
+    before = cpu_seconds(app.server.pid)
     response = httpx.post(
         app.url + path,
         content=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         timeout=60,
     )
-    used = _server_cpu_seconds(app.server.pid) - before
+    used = cpu_seconds(app.server.pid) - before
     assert response.status_code == 413
     assert used < 0.8, f"the server spent {used:.2f} s of CPU on one refused body"
     assert httpx.get(app.url + "/healthz").status_code == 200
