@@ -11,11 +11,14 @@ Prints CPU per callback for the process and the share spent inside ``callback_re
 the database thread (the rest: the door, the hops, the event loop, the push).
 
     .venv/bin/python -m bench.inprocess --sockets 500   # the application's memory per socket
+    .venv/bin/python -m bench.inprocess --sockets 500 --where 12   # and where it is held
 
 ``--sockets N`` opens N checkout sockets through the same application instead (handshake,
 session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``,
 less what the same harness holds for an application that only accepts and waits (its scope,
 closures and task stand in for Daphne's, whose own per-connection objects are not in it).
+``--where K`` adds the application's K largest allocation sites, in bytes held per socket,
+each with five of its callers.
 
     .venv/bin/python -m bench.inprocess --instructions    # machine instructions per callback
     .venv/bin/python -m bench.inprocess --n 300 --cprofile /tmp/cb.prof   # where they go
@@ -59,14 +62,15 @@ def _setup(fixtures_path: str):
     return application, asgi_scope, json.loads(Path(fixtures_path).read_text())
 
 
-def _sockets_child(fixtures_path: str, n: int) -> None:
-    """Open ``n`` sockets after a warm-up and measure what they hold."""
+def _sockets_child(fixtures_path: str, n: int, where: int = 0) -> None:
+    """Open ``n`` sockets after a warm-up and measure what they hold; ``where``: also list the
+    application's largest allocation sites per socket (on stderr, the run's log)."""
     import gc
     import tracemalloc
 
     application, asgi_scope, fixtures = _setup(fixtures_path)
     cookie = f"sessionid={fixtures['session_key']}".encode()
-    held = []
+    held, sites = [], []
 
     async def parked(scope, receive, send) -> None:  # the baseline: accept, one frame, wait
         await receive()
@@ -106,19 +110,32 @@ def _sockets_child(fixtures_path: str, n: int) -> None:
             await open_socket(payment, app)
         await asyncio.sleep(0.2)
         gc.collect()
-        grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
-        return grown / len(payments)
+        stats = tracemalloc.take_snapshot().compare_to(before, "traceback")
+        if app is application:
+            sites.extend(_sites(stats, len(payments), where))
+        return sum(stat.size_diff for stat in stats) / len(payments)
 
     async def main() -> dict:
         payments = fixtures["payments"]
         for payment in payments[:WARMUP]:
             await open_socket(payment)
-        tracemalloc.start()
+        tracemalloc.start(6 if where else 1)
         harness = await held_per_socket(parked, payments[WARMUP : WARMUP + n])
         total = await held_per_socket(application, payments[WARMUP : WARMUP + n])
-        return {"sockets": n, "kb_per_socket": round((total - harness) / 1024, 2)}
+        return {"sockets": n, "kb_per_socket": round((total - harness) / 1024, 2), "sites": sites}
 
     sys.stdout.write(json.dumps(asyncio.run(main())) + "\n")
+
+
+def _sites(stats, sockets: int, top: int) -> list[str]:
+    """The ``top`` allocation sites by bytes held per socket, each with its callers."""
+    lines = []
+    for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:top]:
+        frames = " < ".join(
+            f"{Path(frame.filename).name}:{frame.lineno}" for frame in reversed(stat.traceback)
+        )
+        lines.append(f"{stat.size_diff / sockets:6.0f} B {stat.count_diff / sockets:5.2f} blocks  {frames}")
+    return lines
 
 
 def _child(fixtures_path: str, measure: int, profile_path: str | None) -> None:
@@ -226,6 +243,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1500)
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one core")
     parser.add_argument("--sockets", type=int, default=0, help="measure memory per socket instead")
+    parser.add_argument(
+        "--where", type=int, default=0, metavar="K", help="with --sockets: the K largest sites"
+    )
     parser.add_argument("--instructions", action="store_true", help="instructions per callback (valgrind)")
     parser.add_argument("--cprofile", metavar="FILE", help="profile callback_receive into FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -233,7 +253,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         if args.sockets:
-            return _sockets_child(args.child, args.sockets)
+            return _sockets_child(args.child, args.sockets, args.where)
         return _child(args.child, args.measure, args.cprofile)
     if args.sockets:
         args.n = args.sockets
@@ -250,7 +270,7 @@ def main() -> None:
         subprocess.run(seed, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
         child = [PYTHON, "-m", "bench.inprocess", "--child", str(fixtures)]
         if args.sockets:
-            child += ["--sockets", str(args.sockets)]
+            child += ["--sockets", str(args.sockets), "--where", str(args.where)]
         if args.cprofile:
             child += ["--cprofile", str(Path(args.cprofile).resolve())]
         pin = [] if args.no_pin else taskset("0")
@@ -275,6 +295,9 @@ def main() -> None:
                 f"in-process, {result['sockets']} idle checkout sockets: "
                 f"{result['kb_per_socket']} KB per socket held by the application\n"
             )
+            if result["sites"]:
+                sys.stdout.write("largest allocation sites held per socket (innermost first):\n")
+                sys.stdout.write("".join(f"  {line}\n" for line in result["sites"]))
             return None
         sys.stdout.write(
             f"in-process, {result['callbacks']} callbacks one after another: "

@@ -92,18 +92,7 @@ class AccessLog:
         if scope["type"] not in ("http", "websocket") or not settings.ACCESS_LOG:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        outcome = {"status": None}
-
-        async def watch(message):
-            kind = message["type"]
-            if kind == "http.response.start":
-                outcome["status"] = message["status"]
-            elif kind == "websocket.accept":
-                outcome["status"] = 101
-            elif kind == "websocket.close" and outcome["status"] is None:
-                outcome["status"] = 403
-            await send(message)
-
+        watch = _StatusWatch(send)
         try:
             await self.app(scope, receive, watch)
         finally:
@@ -112,14 +101,35 @@ class AccessLog:
                 "%s %s %s",
                 scope.get("method", "WS"),
                 self.redact(scope.get("path", "")),
-                outcome["status"],
+                watch.status,
                 extra={
                     "event": "http.access" if scope["type"] == "http" else "ws.handshake",
-                    "status": outcome["status"],
+                    "status": watch.status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "client": client[0],
                 },
             )
+
+
+class _StatusWatch:
+    """``send`` that notes the response's status (101 for an accepted socket, 403 for one
+    closed before that). An object of two slots, not a closure and a dict: an open socket
+    keeps it for its whole life."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send):
+        self.send, self.status = send, None
+
+    async def __call__(self, message):
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+        elif kind == "websocket.accept":
+            self.status = 101
+        elif kind == "websocket.close" and self.status is None:
+            self.status = 403
+        await self.send(message)
 
 
 def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int]:
@@ -149,15 +159,19 @@ class OriginValidator:
     other origins). Everything else, and a handshake without Origin, is refused (HTTP 403).
     """
 
+    _asgi_single_callable = True  # an ASGI 3 application, though __call__ is a plain function
+
     def __init__(self, app, extra_origins: Callable[[], list[str]] = list):
         self.app = app
         self.extra_origins = extra_origins
         self.denier = WebsocketDenier.as_asgi()
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
+        """The awaitable of the application that answers (a plain function: no frame of its
+        own kept for an open socket's life)."""
         if scope["type"] == "websocket" and not self.allowed(scope):
-            return await self.denier(scope, receive, send)
-        return await self.app(scope, receive, send)
+            return self.denier(scope, receive, send)
+        return self.app(scope, receive, send)
 
     def allowed(self, scope) -> bool:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}

@@ -135,18 +135,17 @@ class PaymentStatusConsumer(BridgedJsonConsumer):
     language: str = "en"
     recent: deque[float] | None = None  # inbound frame times, made on the first inbound frame
 
-    async def __call__(self, scope, receive, send):
+    failures = (OSError, RedisConnectionError, RedisTimeoutError)
+
+    async def failed(self, exc):
+        # Redis went away under an open socket: close it so the page reconnects and resyncs
+        # from the database once the layer is back.
+        logger.warning("channel layer failed: %r", exc, extra={"event": "ws.layer_down"})
         try:
-            await super().__call__(scope, receive, send)
-        except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
-            # Redis went away under an open socket: close it so the page reconnects and
-            # resyncs from the database once the layer is back.
-            logger.warning("channel layer failed: %r", exc, extra={"event": "ws.layer_down"})
-            try:
-                await send({"type": "websocket.close", "code": CLOSE_LAYER_DOWN})
-            except Exception:  # the socket may already be gone
-                pass
-            await self.disconnect(CLOSE_LAYER_DOWN)
+            await self.base_send({"type": "websocket.close", "code": CLOSE_LAYER_DOWN})
+        except Exception:  # the socket may already be gone
+            pass
+        await self.disconnect(CLOSE_LAYER_DOWN)
 
     async def connect(self):
         user = self.scope.get("user")

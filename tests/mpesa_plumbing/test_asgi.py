@@ -4,10 +4,15 @@ import logging
 import uuid
 
 import pytest
-from channels.testing import ApplicationCommunicator
+from asgiref.compatibility import guarantee_single_callable
+from channels.db import database_sync_to_async
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
+from django.test import Client
 
+from mpesa_plumbing.asgi import OriginValidator
 from payments.checkout.callback_url import callback_path, callback_token
 from project.asgi import application
+from tests.factories import make_payment
 from tests.helpers.asgi import asgi_scope
 from tests.helpers.logs import dump
 
@@ -89,3 +94,44 @@ def test_every_middleware_is_async_capable(settings):
     from django.utils.module_loading import import_string
 
     assert all(getattr(import_string(path), "async_capable", False) for path in settings.MIDDLEWARE)
+
+
+async def test_a_socket_handshake_is_logged_with_its_outcome(caplog, user):
+    """101 for a socket let in, 403 for one refused before accept (here: a foreign origin)."""
+    caplog.set_level(logging.INFO, logger="mpesa_plumbing.access")
+    payment = await database_sync_to_async(make_payment)(user)
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    path = f"/ws/payments/{payment.public_id}/"
+    for origin, outcome in ((b"http://127.0.0.1", 101), (b"http://elsewhere.example", 403)):
+        caplog.clear()
+        ws = WebsocketCommunicator(
+            application, path, headers=[(b"host", b"127.0.0.1"), (b"origin", origin), cookie]
+        )
+        connected, _ = await ws.connect(timeout=5)
+        assert connected == (outcome == 101)
+        if connected:
+            await ws.receive_json_from(timeout=5)
+        await ws.disconnect()
+        (line,) = [r for r in caplog.records if getattr(r, "event", "") == "ws.handshake"]
+        assert line.status == outcome
+
+
+async def test_the_origin_check_is_an_asgi3_application_on_its_own():
+    """Servers (Daphne's ``guarantee_single_callable``) take it as a single-callable ASGI 3
+    application although its ``__call__`` is a plain function returning the inner one's
+    awaitable."""
+
+    async def inner(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+
+    app = guarantee_single_callable(OriginValidator(inner))
+    allowed = asgi_scope("websocket", "/ws/x/", headers=[(b"origin", b"http://127.0.0.1")])
+    refused = asgi_scope("websocket", "/ws/x/", headers=[(b"origin", b"http://elsewhere.example")])
+    for scope, expected in ((allowed, "websocket.accept"), (refused, "websocket.close")):
+        comm = ApplicationCommunicator(app, scope)
+        await comm.send_input({"type": "websocket.connect"})
+        assert (await comm.receive_output(timeout=5))["type"] == expected
+        await comm.wait(timeout=5)

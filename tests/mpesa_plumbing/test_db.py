@@ -3,12 +3,14 @@ it: long-lived threads that keep their connections, with ``async_to_sync`` insid
 on the caller's event loop (so per-loop clients are reused, never a new loop per call)."""
 
 import asyncio
+import contextvars
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import DatabaseError, connection
 from django.test import override_settings
+from django.utils import translation
 
 from mpesa_plumbing.db import close_db_threads, in_db
 from payments.daraja import client as daraja_client
@@ -87,3 +89,24 @@ async def test_closing_the_threads_closes_their_connections():
         await asyncio.to_thread(close_db_threads)
         name, _ = await in_db(where)  # a fresh pool starts on demand
     assert name.startswith("db_")
+
+
+_mark = contextvars.ContextVar("test_db_mark", default="unset")
+
+
+@pytest.mark.parametrize("threads", [2, 0])
+async def test_the_work_sees_the_callers_context_and_keeps_its_own_changes(threads):
+    """The work sees what its caller set (the active language of a page, for one); what the
+    work sets (a language it rendered in, a variable) does not leak back into the caller, whose
+    context an open socket keeps for its life."""
+
+    def work():
+        seen = _mark.get(), translation.get_language()
+        _mark.set("set by the work")
+        translation.activate("sw")
+        return seen
+
+    _mark.set("the caller's")
+    with override_settings(PAYMENTS_DB_THREADS=threads), translation.override("en"):
+        assert await in_db(work) == ("the caller's", "en")
+        assert (_mark.get(), translation.get_language()) == ("the caller's", "en")
