@@ -17,8 +17,10 @@ the database thread (the rest: the door, the hops, the event loop, the push).
 session user, owner check, snapshot frame) and prints what they hold, by ``tracemalloc``,
 less what the same harness holds for an application that only accepts and waits (its scope,
 closures and task stand in for Daphne's, whose own per-connection objects are not in it).
-``--where K`` adds the application's K largest allocation sites, in bytes held per socket,
-each with five of its callers.
+``--where K`` adds the K largest allocation sites of the application's pass, in bytes held
+per socket, each with five of its callers (one site per call chain, so a line reached by
+several chains is listed for each; the harness's own scope, closures and task are among them,
+not subtracted as they are from the total).
 
     .venv/bin/python -m bench.inprocess --instructions    # machine instructions per callback
     .venv/bin/python -m bench.inprocess --n 300 --cprofile /tmp/cb.prof   # where they go
@@ -63,8 +65,8 @@ def _setup(fixtures_path: str):
 
 
 def _sockets_child(fixtures_path: str, n: int, where: int = 0) -> None:
-    """Open ``n`` sockets after a warm-up and measure what they hold; ``where``: also list the
-    application's largest allocation sites per socket (on stderr, the run's log)."""
+    """Open ``n`` sockets after a warm-up and measure what they hold; ``where``: also return
+    the largest allocation sites per socket of the application's pass (in the result)."""
     import gc
     import tracemalloc
 
@@ -251,6 +253,8 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.where and (args.where < 0 or not args.sockets):
+        parser.error("--where K takes a positive K, with --sockets N")
     if args.child:
         if args.sockets:
             return _sockets_child(args.child, args.sockets, args.where)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from asgiref.sync import markcoroutinefunction
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -159,13 +160,12 @@ class OriginValidator:
     other origins). Everything else, and a handshake without Origin, is refused (HTTP 403).
     """
 
-    _asgi_single_callable = True  # an ASGI 3 application, though __call__ is a plain function
-
     def __init__(self, app, extra_origins: Callable[[], list[str]] = list):
         self.app = app
         self.extra_origins = extra_origins
         self.denier = WebsocketDenier.as_asgi()
 
+    @markcoroutinefunction  # an ASGI 3 application to every server's test, though a plain function
     def __call__(self, scope, receive, send):
         """The awaitable of the application that answers (a plain function: no frame of its
         own kept for an open socket's life)."""

@@ -16,10 +16,15 @@ broadcast, the Daraja client) runs that coroutine on the caller's event loop, so
 clients (httpx, the channel layer) are reused instead of a new loop being made per call.
 
 The work runs in a copy of the caller's context (contextvars: the active language, for one)
-and what it sets there stays there: asgiref's default copies it back into the caller's, so a
-socket's context kept the language its snapshot rendered in and the database handler's
-storage for the socket's life (about 0.6 KB per open socket, ``python -m bench.inprocess
---sockets 500``), and a language activated by the work would leak into its caller.
+and what it sets there stays there. asgiref's default copies it back into the caller's, so an
+open socket's context kept, for the socket's life, the language its snapshot rendered in and
+asgiref's storage of it (about 0.6 KB per socket, ``python -m bench.inprocess --sockets
+500``), and a language the work activated leaked into its caller. Django's cache backends live
+in such storage too: ``share_caches`` makes them once, in the context every task of the server
+inherits (``payments.asgi.checkout_application``, the job runner), so the loop and every
+bridge thread use one backend per alias and one Redis connection pool per process, rather than
+a backend made by each call that touches the cache (or, with asgiref's default, kept by each
+socket that redeemed a ticket, with its own Redis connection).
 
 ``DB_THREADS = 0`` runs the work thread-sensitively instead (asgiref's default), which the
 in-process tests use for tests inside a transaction that other threads cannot see.
@@ -32,6 +37,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DatabaseError, connection
 
 _lock = threading.Lock()
@@ -70,6 +76,29 @@ async def in_db(fn, *args, **kwargs) -> Any:
         return await sync_to_async(_guarded, context=context)(fn, args, kwargs)
     bridge = sync_to_async(_guarded, thread_sensitive=False, executor=_pool(size), context=context)
     return await bridge(fn, args, kwargs)
+
+
+def share_caches() -> None:
+    """Make the configured cache backends that may be shared between threads (Django's Redis,
+    local-memory, database, file and dummy ones) now, in the current context, for everything
+    that inherits it: the tasks of a server whose application is built here, and the bridge's
+    work from them (asgiref hands a context's storage to the thread it runs in). Any other
+    backend (memcached's clients are not thread-safe) is left to Django: one per context."""
+    for alias, config in settings.CACHES.items():
+        if config.get("BACKEND") in SHAREABLE_CACHES:
+            caches[alias]
+
+
+SHAREABLE_CACHES = frozenset(
+    "django.core.cache.backends." + path
+    for path in (
+        "redis.RedisCache",
+        "locmem.LocMemCache",
+        "db.DatabaseCache",
+        "filebased.FileBasedCache",
+        "dummy.DummyCache",
+    )
+)
 
 
 def close_db_threads(timeout: float = 10.0) -> None:

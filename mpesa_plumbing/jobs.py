@@ -24,7 +24,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .db import in_db
+from .db import in_db, share_caches
 
 logger = logging.getLogger("mpesa_plumbing.jobs")
 
@@ -114,6 +114,7 @@ class JobRunner(threading.Thread):
             self._beat()
 
     async def _main(self) -> None:
+        share_caches()  # a thread starts with an empty context: the runner's own, kept (db.py)
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             started = time.monotonic()

@@ -19,8 +19,8 @@ thread hop per message and with fewer objects per open socket.
   embedded layer's list saved (``python -m bench.inprocess --sockets 500``: 12.6 -> 10.4 KB
   held by the application). It also ends the socket on one of the subclass's ``failures``
   (``failed``), so that a consumer needs no ``__call__`` of its own around this one: with
-  the bridge's context kept apart (db.py) and the access log's and origin check's frames
-  gone (asgi.py), 10.4 -> 8.9 KB.
+  the bridge's context kept apart (db.py), the access log's closure and dict and the origin
+  check's frame gone (asgi.py), 10.4 -> 8.9 KB.
 """
 
 import asyncio
@@ -45,8 +45,8 @@ class BridgedJsonConsumer(AsyncJsonWebsocketConsumer):
 
     async def __call__(self, scope, receive, send):
         self.scope, self.base_send = scope, send
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
         try:
+            self.channel_layer = get_channel_layer(self.channel_layer_alias)
             sources = [receive]
             if self.channel_layer is not None:
                 self.channel_name = await self.channel_layer.new_channel()

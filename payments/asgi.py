@@ -24,6 +24,7 @@ from django.conf import settings
 from django.urls import re_path
 
 from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator
+from mpesa_plumbing.db import share_caches
 from mpesa_plumbing.jobs import start_in_process_runner
 from mpesa_plumbing.under_daphne import daphne_without_form_parsing
 
@@ -61,6 +62,7 @@ def checkout_application(django_asgi_app, websocket_urlpatterns, *, start_jobs: 
     daphne_without_form_parsing()  # under Daphne: no parse of bodies nobody reads (its docstring)
     if settings.PAYMENTS_GC_THRESHOLDS:
         gc.set_threshold(*settings.PAYMENTS_GC_THRESHOLDS)
+    share_caches()  # one backend per alias for the server's tasks and the bridge (db.py)
     gc.freeze()  # everything loaded so far lives as long as the process: never scan it again
     if settings.PAYMENTS_RUN_JOBS_IN_PROCESS if start_jobs is None else start_jobs:
         start_in_process_runner(poll_seconds=settings.PAYMENTS_JOB_POLL_SECONDS)

@@ -1,5 +1,6 @@
 """The ASGI wrappers: body cap before Django buffers (B6), access log without tokens."""
 
+import asyncio
 import logging
 import uuid
 
@@ -119,19 +120,23 @@ async def test_a_socket_handshake_is_logged_with_its_outcome(caplog, user):
 
 
 async def test_the_origin_check_is_an_asgi3_application_on_its_own():
-    """Servers (Daphne's ``guarantee_single_callable``) take it as a single-callable ASGI 3
-    application although its ``__call__`` is a plain function returning the inner one's
-    awaitable."""
+    """asgiref's ``guarantee_single_callable`` (Daphne's) and uvicorn's check take it for a
+    single-callable ASGI 3 application although its ``__call__`` is a plain function returning
+    the inner one's awaitable."""
 
     async def inner(scope, receive, send):
         await receive()
         await send({"type": "websocket.accept"})
 
-    app = guarantee_single_callable(OriginValidator(inner))
+    validator = OriginValidator(inner)
+    assert asyncio.iscoroutinefunction(validator.__call__)  # uvicorn's test (ASGI 3, not 2)
+    app = guarantee_single_callable(validator)
     allowed = asgi_scope("websocket", "/ws/x/", headers=[(b"origin", b"http://127.0.0.1")])
     refused = asgi_scope("websocket", "/ws/x/", headers=[(b"origin", b"http://elsewhere.example")])
     for scope, expected in ((allowed, "websocket.accept"), (refused, "websocket.close")):
         comm = ApplicationCommunicator(app, scope)
         await comm.send_input({"type": "websocket.connect"})
         assert (await comm.receive_output(timeout=5))["type"] == expected
+        await comm.send_input({"type": "websocket.disconnect", "code": 1000})
         await comm.wait(timeout=5)
+        assert comm.future.done()

@@ -4,15 +4,19 @@ on the caller's event loop (so per-loop clients are reused, never a new loop per
 
 import asyncio
 import contextvars
+import gc
 import threading
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.asgi import get_asgi_application
+from django.core.cache import caches
 from django.db import DatabaseError, connection
 from django.test import override_settings
 from django.utils import translation
 
 from mpesa_plumbing.db import close_db_threads, in_db
+from payments.asgi import checkout_application
 from payments.daraja import client as daraja_client
 from payments.daraja.config import daraja_get_config
 
@@ -103,10 +107,37 @@ async def test_the_work_sees_the_callers_context_and_keeps_its_own_changes(threa
     def work():
         seen = _mark.get(), translation.get_language()
         _mark.set("set by the work")
-        translation.activate("sw")
+        translation.activate("en")
         return seen
 
-    _mark.set("the caller's")
-    with override_settings(PAYMENTS_DB_THREADS=threads), translation.override("en"):
-        assert await in_db(work) == ("the caller's", "en")
-        assert (_mark.get(), translation.get_language()) == ("the caller's", "en")
+    token = _mark.set("the caller's")
+    try:
+        with override_settings(PAYMENTS_DB_THREADS=threads), translation.override("sw"):
+            assert await in_db(work) == ("the caller's", "sw")
+            assert (_mark.get(), translation.get_language()) == ("the caller's", "sw")
+    finally:
+        _mark.reset(token)
+
+
+def test_the_servers_tasks_and_the_bridge_share_one_cache_backend():
+    """The application, once built, gives every task of its server and the bridge's work from
+    them one backend per cache (one Redis connection pool per process), not one per call that
+    touches the cache."""
+
+    def serve():
+        checkout_application(get_asgi_application(), [], start_jobs=False)
+
+        async def seen_by_the_work():
+            return await in_db(lambda: caches["default"])
+
+        async def two_sockets():
+            return await asyncio.gather(seen_by_the_work(), seen_by_the_work())
+
+        return asyncio.run(two_sockets()), caches["default"]
+
+    try:
+        with override_settings(PAYMENTS_DB_THREADS=2):
+            (first, second), the_servers = contextvars.Context().run(serve)
+    finally:
+        gc.unfreeze()  # what building the application froze
+    assert first is second is the_servers
