@@ -27,8 +27,9 @@ not subtracted as they are from the total).
 
 ``--instructions`` runs the child twice under valgrind's callgrind (60 and 260 callbacks after
 the same warm-up) and prints the difference in instructions executed per callback: a count,
-not a time, so it does not move with the machine's load (two runs agree within about 1 %;
-about 4 minutes; needs ``apt-get install valgrind``, which ``make test`` does not install).
+not a time, so it moves little with the machine's load (runs of one tree differ by up to
+about 2 %: the threads' interleaving still varies; about 4 minutes; needs ``apt-get install
+valgrind``, which ``make test`` does not install).
 ``--cprofile FILE`` profiles ``callback_receive`` on the database thread (what the door's
 thread runs for each callback) and prints its top functions.
 """
