@@ -78,17 +78,6 @@ async def in_db(fn, *args, **kwargs) -> Any:
     return await bridge(fn, args, kwargs)
 
 
-def share_caches() -> None:
-    """Make the configured cache backends that may be shared between threads (Django's Redis,
-    local-memory, database, file and dummy ones) now, in the current context, for everything
-    that inherits it: the tasks of a server whose application is built here, and the bridge's
-    work from them (asgiref hands a context's storage to the thread it runs in). Any other
-    backend (memcached's clients are not thread-safe) is left to Django: one per context."""
-    for alias, config in settings.CACHES.items():
-        if config.get("BACKEND") in SHAREABLE_CACHES:
-            caches[alias]
-
-
 SHAREABLE_CACHES = frozenset(
     "django.core.cache.backends." + path
     for path in (
@@ -99,6 +88,17 @@ SHAREABLE_CACHES = frozenset(
         "dummy.DummyCache",
     )
 )
+
+
+def share_caches() -> None:
+    """Make the configured cache backends that may be shared between threads (Django's Redis,
+    local-memory, database, file and dummy ones) now, in the current context, for everything
+    that inherits it: the tasks of a server whose application is built here, and the bridge's
+    work from them (asgiref hands a context's storage to the thread it runs in). Any other
+    backend (memcached's clients are not thread-safe) is left to Django: one per context."""
+    for alias, config in settings.CACHES.items():
+        if config.get("BACKEND") in SHAREABLE_CACHES:
+            caches[alias]
 
 
 def close_db_threads(timeout: float = 10.0) -> None:

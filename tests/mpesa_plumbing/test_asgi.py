@@ -7,8 +7,7 @@ import uuid
 import pytest
 from asgiref.compatibility import guarantee_single_callable
 from channels.db import database_sync_to_async
-from channels.testing import ApplicationCommunicator, WebsocketCommunicator
-from django.test import Client
+from channels.testing import ApplicationCommunicator
 
 from mpesa_plumbing.asgi import OriginValidator
 from payments.checkout.callback_url import callback_path, callback_token
@@ -16,6 +15,7 @@ from project.asgi import application
 from tests.factories import make_payment
 from tests.helpers.asgi import asgi_scope
 from tests.helpers.logs import dump
+from tests.payments.live.test_consumers import communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,15 +101,9 @@ async def test_a_socket_handshake_is_logged_with_its_outcome(caplog, user):
     """101 for a socket let in, 403 for one refused before accept (here: a foreign origin)."""
     caplog.set_level(logging.INFO, logger="mpesa_plumbing.access")
     payment = await database_sync_to_async(make_payment)(user)
-    client = Client()
-    await database_sync_to_async(client.force_login)(user)
-    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    path = f"/ws/payments/{payment.public_id}/"
     for origin, outcome in ((b"http://127.0.0.1", 101), (b"http://elsewhere.example", 403)):
         caplog.clear()
-        ws = WebsocketCommunicator(
-            application, path, headers=[(b"host", b"127.0.0.1"), (b"origin", origin), cookie]
-        )
+        ws = await communicator(payment, user, origin=(b"origin", origin))
         connected, _ = await ws.connect(timeout=5)
         assert connected == (outcome == 101)
         if connected:
