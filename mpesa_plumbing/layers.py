@@ -1,4 +1,8 @@
-"""A single-process channel layer whose cost per message does not grow with open sockets.
+"""Channel layers whose cost per idle socket is a future: ``LocalChannelLayer`` for one process
+(``make run``'s default) and ``OneReaderRedisChannelLayer`` for several, through Redis.
+
+``LocalChannelLayer``: a single-process channel layer whose cost per message does not grow
+with open sockets.
 
 Channels' own ``InMemoryChannelLayer`` sweeps *every* channel queue and *every* group
 membership for expired entries on each ``receive`` and ``group_send``: with 5,000 open
@@ -13,6 +17,12 @@ queued, so an idle socket holds one future rather than a queue.
 Use it where the in-memory layer would go (``make run``'s default)::
 
     CHANNEL_LAYERS = {"default": {"BACKEND": "mpesa_plumbing.layers.LocalChannelLayer"}}
+
+and the Redis one where channels-redis's core layer would go (``project/layers.py`` builds
+its configuration from ``REDIS_URL``)::
+
+    CHANNEL_LAYERS = {"default": {"BACKEND": "mpesa_plumbing.layers.OneReaderRedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL]}}}
 """
 
 import asyncio
@@ -24,6 +34,7 @@ from copy import deepcopy
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
 from django.utils.module_loading import import_string
 
 
@@ -188,3 +199,145 @@ def is_in_process(backend: str) -> bool:
         return issubclass(import_string(backend), InMemoryChannelLayer)
     except ImportError:
         return backend.endswith("InMemoryChannelLayer")
+
+
+class OneReaderRedisChannelLayer(RedisChannelLayer):
+    """channels-redis's core layer (the same Redis keys, wire format, groups, capacity and
+    backup queue, so processes running either class talk to each other) whose process-local
+    receives each wait on one future while one reader per process drains the process's Redis
+    channel and hands every message to its socket.
+
+    channels-redis makes every waiting socket race for a receive lock: per idle socket two
+    tasks (the lock's ``acquire`` and its buffer queue's ``get``), an ``asyncio.wait`` and an
+    ``asyncio.Queue`` of four deques, several kilobytes each, and every message wakes the
+    socket that then holds the lock (bench/README.md, "idle socket"). Here an idle socket
+    costs a future and a dict entry.
+
+    What it keeps from channels-redis: a receive cancelled after its message was handed over
+    passes the message on (to the next waiting receive on that channel, else first in line);
+    unread messages are kept per channel up to ``capacity`` (the oldest dropped, as its
+    buffer does) and now also for no longer than ``expiry`` (its buffer kept the unread
+    messages of a closed socket for the life of the process); one event loop receives at a
+    time (``RuntimeError`` otherwise). When the reader fails (Redis gone), every receive then
+    waiting fails with its error, as each would have in turn when it took the lock; the next
+    receive starts a new reader. The reader is cancelled when the last waiting receive
+    leaves; a message it had taken from Redis but not yet read is restored from Redis's
+    backup queue by the next reader (channels-redis's own guarantee for a cancelled
+    receive).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._waiting: dict[str, list[asyncio.Future]] = {}  # channel → receives waiting on it
+        self._unread: dict[str, deque] = {}  # channel → deque of (expires at, message)
+        self._unread_order: deque = deque()  # (expires at, channel), oldest first
+        self._reader: asyncio.Task | None = None
+        self._reader_loop: asyncio.AbstractEventLoop | None = None
+
+    async def receive(self, channel):
+        if "!" not in channel:
+            return await super().receive(channel)  # a normal channel: a direct Redis read
+        assert self.require_valid_channel_name(channel)
+        assert self.non_local_name(channel).endswith(self.client_prefix + "!"), "Wrong client prefix"
+        message = self._take_unread(channel)
+        if message is not None:
+            return message
+        loop = asyncio.get_running_loop()
+        if self._reader_loop is not loop:
+            if self._waiting:
+                raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
+            self._reader, self._reader_loop = None, loop  # the last loop's reader was cancelled
+        receiver = loop.create_future()
+        self._waiting.setdefault(channel, []).append(receiver)
+        if self._reader is None:
+            self._reader = loop.create_task(self._read(self.non_local_name(channel)))
+        try:
+            return await receiver
+        except asyncio.CancelledError:
+            if receiver.done() and not receiver.cancelled() and receiver.exception() is None:
+                self._hand_back(channel, receiver.result())
+            raise
+        finally:
+            waiting = self._waiting.get(channel)
+            if waiting is not None and receiver in waiting:
+                waiting.remove(receiver)
+                if not waiting:
+                    del self._waiting[channel]
+            if not self._waiting and self._reader is not None:
+                self._reader.cancel()
+                self._reader = None
+
+    async def _read(self, process_channel: str) -> None:
+        """The process's one reader: every message for a socket of this process, to its socket."""
+        try:
+            while True:
+                channels, message = await self.receive_single(process_channel)
+                for channel in channels if isinstance(channels, list) else [channels]:
+                    self._deliver(channel, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis gone: each waiting receive fails, as in channels-redis
+            if self._reader is asyncio.current_task():
+                self._reader = None
+            waiting, self._waiting = self._waiting, {}
+            for receivers in waiting.values():
+                for receiver in receivers:
+                    if not receiver.done():
+                        receiver.set_exception(exc)
+
+    def _deliver(self, channel: str, message: dict) -> None:
+        self._drop_expired()
+        waiting = self._waiting.get(channel)
+        while waiting:
+            receiver = waiting.pop(0)
+            if not receiver.done():
+                if not waiting:
+                    del self._waiting[channel]
+                receiver.set_result(message)
+                return
+        self._waiting.pop(channel, None)
+        self._keep_unread(channel, message)
+
+    def _keep_unread(self, channel: str, message: dict, *, first: bool = False) -> None:
+        unread = self._unread.get(channel)
+        if unread is None:
+            unread = self._unread[channel] = deque()
+        elif len(unread) >= self.capacity:
+            unread.popleft()  # a socket that stopped reading: drop the oldest, as channels-redis does
+        expires_at = time.monotonic() + self.expiry
+        (unread.appendleft if first else unread.append)((expires_at, message))
+        self._unread_order.append((expires_at, channel))
+
+    def _hand_back(self, channel: str, message: dict) -> None:
+        """A receive cancelled after it was handed ``message``: the next waiting one gets it,
+        or it is first in line."""
+        waiting = self._waiting.get(channel)
+        if waiting:
+            self._deliver(channel, message)
+        else:
+            self._keep_unread(channel, message, first=True)
+
+    def _take_unread(self, channel: str) -> dict | None:
+        self._drop_expired()
+        unread = self._unread.get(channel)
+        if not unread:
+            return None
+        _, message = unread.popleft()
+        if not unread:
+            del self._unread[channel]
+        return message
+
+    def _drop_expired(self) -> None:
+        """Unread messages older than ``expiry``: O(1) when none is due."""
+        now, order = time.monotonic(), self._unread_order
+        while order and order[0][0] < now:
+            _, channel = order.popleft()
+            unread = self._unread.get(channel)
+            while unread and unread[0][0] < now:
+                unread.popleft()
+            if unread is not None and not unread:
+                del self._unread[channel]
+
+    async def flush(self):
+        await super().flush()
+        self._unread, self._unread_order = {}, deque()

@@ -8,7 +8,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 def channel_layer_config(
     redis_url: str, *, kind: str = "redis", max_connections: int = 500, **config
 ) -> dict:
-    """``kind``: memory | redis (RedisChannelLayer) | redis-pubsub (RedisPubSubChannelLayer).
+    """``kind``: memory | redis (channels-redis's core layer with one reader per process:
+    ``mpesa_plumbing.layers.OneReaderRedisChannelLayer``) | redis-pubsub (RedisPubSubChannelLayer).
 
     redis-py 8 defaults ``socket_timeout`` to 5 s, which kills idle channels-redis receivers
     (the layer blocks longer than that); ``max_connections`` bounds the pool for connect
@@ -19,7 +20,7 @@ def channel_layer_config(
     if kind == "memory":
         return {"default": {"BACKEND": "mpesa_plumbing.layers.LocalChannelLayer"}}  # in-memory, O(1) sweeps
     backend = {
-        "redis": "channels_redis.core.RedisChannelLayer",
+        "redis": "mpesa_plumbing.layers.OneReaderRedisChannelLayer",
         "redis-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     }[kind]
     host = {
