@@ -277,8 +277,9 @@ class OneReaderRedisChannelLayer(RedisChannelLayer):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis gone: each waiting receive fails, as in channels-redis
-            if self._reader is asyncio.current_task():
-                self._reader = None
+            if self._reader is not asyncio.current_task():
+                return  # replaced (cancelled as it failed): the receives waiting are the new reader's
+            self._reader = None
             waiting, self._waiting = self._waiting, {}
             for receivers in waiting.values():
                 for receiver in receivers:

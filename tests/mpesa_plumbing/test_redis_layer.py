@@ -193,6 +193,39 @@ async def test_redis_gone_fails_every_waiting_receive(redis_own):
     assert layer._reader is None and not layer._waiting
 
 
+async def test_a_replaced_readers_failure_fails_no_receive(ours, monkeypatch):
+    """A reader cancelled with the last receive that ends with an error (Redis failing under
+    it as it was cancelled) after a new reader took over: the receives now waiting belong to
+    the new reader and go on."""
+    real, gate, calls = ours.receive_single, asyncio.Event(), []
+
+    async def receive_single(channel):
+        calls.append(channel)
+        if len(calls) > 1:
+            return await real(channel)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await gate.wait()
+            raise RedisConnectionError("Connection closed by server.") from None
+
+    monkeypatch.setattr(ours, "receive_single", receive_single)
+    channel = await ours.new_channel()
+    first = asyncio.ensure_future(ours.receive(channel))
+    await until(lambda: ours._reader is not None)
+    stale = ours._reader
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    second = asyncio.ensure_future(ours.receive(channel))
+    await until(lambda: len(calls) == 2)  # the new reader is reading
+    gate.set()
+    await until(stale.done)
+    assert not second.done() and ours._reader is not None and ours._reader is not stale
+    await ours.send(channel, {"type": "after"})
+    async with asyncio.timeout(5):
+        assert (await second)["type"] == "after"
+
+
 async def test_two_event_loops_cannot_receive_at_once(ours):
     channel, other = await ours.new_channel(), await ours.new_channel()
     loop = asyncio.new_event_loop()
