@@ -117,6 +117,16 @@ def check_integration(app_configs=None, **kwargs):
                 id="payments.E011",
             )
         )
+    if deferred := sqlite_without_immediate_writes(settings.DATABASES):
+        issues.append(
+            Warning(
+                f"SQLite database {', '.join(deferred)} without transaction_mode IMMEDIATE: a write that "
+                "meets another fails at once with 'database is locked' (a 500) instead of waiting its turn.",
+                hint='Add OPTIONS {"transaction_mode": "IMMEDIATE", "timeout": 10} (README, '
+                '"Add M-Pesa checkout to your Django project", step 2).',
+                id="payments.W012",
+            )
+        )
     origins = getattr(settings, "PAYMENTS_FRONTEND_ORIGINS", [])
     if origins:
         for app, why in (("corsheaders", "CORS"), ("rest_framework.authtoken", "API tokens")):
@@ -146,3 +156,15 @@ def check_integration(app_configs=None, **kwargs):
                 )
             )
     return issues
+
+
+def sqlite_without_immediate_writes(databases: dict) -> list[str]:
+    """The SQLite aliases whose transactions start DEFERRED (Django's default): a transaction
+    that reads before it writes (the engine's settle, the simulator's push) cannot wait for the
+    write lock another connection holds, and SQLite refuses it at once whatever the timeout."""
+    return [
+        alias
+        for alias, database in databases.items()
+        if database.get("ENGINE", "").endswith("sqlite3")
+        and str(database.get("OPTIONS", {}).get("transaction_mode", "")).upper() != "IMMEDIATE"
+    ]

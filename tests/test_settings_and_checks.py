@@ -3,6 +3,7 @@
 
 import subprocess
 import sys
+import warnings
 from importlib.metadata import version
 
 import pytest
@@ -195,6 +196,37 @@ def test_integration_checks_name_the_missing_step(settings, overrides, expected)
     for name, value in overrides.items():
         setattr(settings, name, value)
     assert expected in {issue.id for issue in check_integration()}
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ({}, True),
+        ({"timeout": 20}, True),
+        ({"transaction_mode": "IMMEDIATE"}, False),
+        ({"transaction_mode": "immediate"}, False),
+    ],
+)
+def test_sqlite_that_fails_writes_at_once_is_a_warning(settings, options, warned):
+    """Django's default SQLite transactions (DEFERRED) refuse a write that meets another with
+    "database is locked" at once (a new project's settings, before step 2 of the README)."""
+    from payments.checks import check_integration
+
+    assert "payments.W012" not in {issue.id for issue in check_integration()}  # the project's own
+    databases = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3", "OPTIONS": options},
+        "reports": {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Overriding setting DATABASES": no connection is opened
+        settings.DATABASES = databases
+    issues = {issue.id: issue for issue in check_integration()}
+    assert ("payments.W012" in issues) == warned
+    if warned:
+        assert (
+            "database default " in issues["payments.W012"].msg
+            and "reports" not in issues["payments.W012"].msg
+        )
 
 
 def test_no_payable_registered_is_a_warning(monkeypatch):
