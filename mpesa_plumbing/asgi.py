@@ -10,6 +10,13 @@
   passed through ``redact`` first (capability tokens in callback paths: Daphne's own access
   log prints raw paths, so it runs with ``-v 0`` and this logs instead).
 - ``OriginValidator``: WebSocket handshakes only from allowed origins (scheme, host and port).
+- ``ProtocolRouter`` and ``PathRouter``: Channels' ``ProtocolTypeRouter`` and ``URLRouter``,
+  the same routing, handing over the chosen application's awaitable instead of awaiting it.
+
+A wrapper with nothing left to do once it has chosen or built the inner call is a plain
+function returning that call's awaitable (``markcoroutinefunction``: an ASGI 3 application to
+asgiref's and uvicorn's tests): an ``async def`` wrapper stays suspended for the whole of an
+open socket's life, its coroutine, its locals and any scope copy it made held per socket.
 """
 
 import logging
@@ -18,9 +25,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from asgiref.sync import markcoroutinefunction
+from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from django.urls.exceptions import Resolver404
 
 access_logger = logging.getLogger("mpesa_plumbing.access")
 
@@ -197,3 +206,65 @@ def _behind_tls(headers: dict[str, str]) -> bool:
         return False
     meta_name, expected = proxy
     return headers.get(meta_name.removeprefix("HTTP_").replace("_", "-").lower()) == expected
+
+
+class ProtocolRouter(ProtocolTypeRouter):
+    """``ProtocolTypeRouter`` (the same mapping and error) without a frame of its own."""
+
+    @markcoroutinefunction
+    def __call__(self, scope, receive, send):
+        application = self.application_mapping.get(scope["type"])
+        if application is None:
+            return _raise(ValueError(f"No application configured for scope type {scope['type']!r}"))
+        return application(scope, receive, send)
+
+
+class PathRouter(URLRouter):
+    """``URLRouter`` (the same routes, checks, ``path_remaining``, ``url_route`` and errors)
+    without a frame or a scope copy of its own: the route's application gets the one copy, as
+    it does from Channels' router. Nested routers (``URLRouter`` ones become ``PathRouter``)
+    raise ``Resolver404`` as they are called, so a route that matched only in part falls
+    through to the next one, as in Channels."""
+
+    def __init__(self, routes):
+        super().__init__(routes)
+        self.applications = [
+            PathRouter(route.callback.routes) if type(route.callback) is URLRouter else route.callback
+            for route in self.routes
+        ]
+
+    @markcoroutinefunction
+    def __call__(self, scope, receive, send):
+        path = scope.get("path_remaining", scope.get("path", None))
+        if path is None:
+            return _raise(ValueError("No 'path' key in connection scope, cannot route URLs"))
+        nested = "path_remaining" in scope
+        if not nested:  # the outermost router: strip root_path
+            root_path = scope.get("root_path", "")
+            if root_path and not path.startswith(root_path):
+                return _raise(ValueError(f"No route found for path {path!r}."))
+            path = path[len(root_path) :]
+        path = path.lstrip("/")  # as Django matches
+        for route, application in zip(self.routes, self.applications, strict=True):
+            try:
+                match = route.pattern.match(path)
+                if match:
+                    new_path, args, kwargs = match
+                    outer = scope.get("url_route", {})
+                    url_route = {
+                        "args": outer.get("args", ()) + args,
+                        "kwargs": {**outer.get("kwargs", {}), **kwargs, **route.default_args},
+                    }
+                    return application(
+                        dict(scope, path_remaining=new_path, url_route=url_route), receive, send
+                    )
+            except Resolver404:
+                pass  # a nested router found nothing: the next route
+        if nested:
+            raise Resolver404(f"No route found for path {path!r}.")
+        return _raise(ValueError(f"No route found for path {path!r}."))
+
+
+async def _raise(exc: Exception):
+    """A router's refusal, raised where Channels' raises it: when the application is awaited."""
+    raise exc

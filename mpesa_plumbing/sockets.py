@@ -27,6 +27,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
+from asgiref.sync import markcoroutinefunction
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -57,6 +58,18 @@ class BridgedJsonConsumer(AsyncJsonWebsocketConsumer):
             pass
         except self.failures as exc:
             await self.failed(exc)
+
+    @classmethod
+    def as_asgi(cls, **initkwargs):
+        """Channels' ``as_asgi`` (the same attributes) whose function hands over the new
+        consumer's awaitable: no frame of its own kept for the socket's life."""
+
+        @markcoroutinefunction
+        def app(scope, receive, send):
+            return cls(**initkwargs)(scope, receive, send)
+
+        app.consumer_class, app.consumer_initkwargs = cls, initkwargs
+        return functools.update_wrapper(app, cls, updated=())
 
     async def failed(self, exc: BaseException) -> None:
         """One of ``failures`` ended the socket (the subclass that names them says how)."""

@@ -18,12 +18,11 @@ PAYMENTS_RUN_JOBS_IN_PROCESS is false (then run ``manage.py payments_worker``).
 
 import gc
 
-from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.urls import re_path
 
-from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator
+from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator, PathRouter, ProtocolRouter
 from mpesa_plumbing.db import share_caches
 from mpesa_plumbing.jobs import start_in_process_runner
 from mpesa_plumbing.under_daphne import daphne_without_form_parsing
@@ -46,14 +45,14 @@ def checkout_application(django_asgi_app, websocket_urlpatterns, *, start_jobs: 
     """The whole ASGI application around ``django_asgi_app``. ``websocket_urlpatterns``: the
     engine's (``payments.live.routing``) plus any of yours; unknown paths are refused (403)."""
     routes = [*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())]  # last: nothing matched
-    application = ProtocolTypeRouter(
+    application = ProtocolRouter(
         {
             "http": AccessLog(
                 BodySizeLimit(with_callbacks(django_asgi_app), body_cap), redact=redact_callback_tokens
             ),
             "websocket": AccessLog(
                 OriginValidator(
-                    AuthStack(URLRouter(routes)), extra_origins=lambda: settings.PAYMENTS_WS_ALLOWED_ORIGINS
+                    AuthStack(PathRouter(routes)), extra_origins=lambda: settings.PAYMENTS_WS_ALLOWED_ORIGINS
                 ),
                 redact=redact_callback_tokens,
             ),

@@ -15,12 +15,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator  # noqa: E402
+from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator, PathRouter, ProtocolRouter  # noqa: E402
 from mpesa_plumbing.jobs import start_in_process_runner  # noqa: E402
 from simulator.routing import websocket_urlpatterns  # noqa: E402
 
@@ -32,10 +31,10 @@ def body_cap(path: str) -> int:
 
 def simulator_application(django_app, *, start_jobs: bool = True):
     routes = [*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())]
-    app = ProtocolTypeRouter(
+    app = ProtocolRouter(
         {
             "http": AccessLog(BodySizeLimit(django_app, body_cap)),
-            "websocket": AccessLog(OriginValidator(URLRouter(routes))),
+            "websocket": AccessLog(OriginValidator(PathRouter(routes))),
         }
     )
     if start_jobs:

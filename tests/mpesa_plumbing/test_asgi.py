@@ -134,3 +134,31 @@ async def test_the_origin_check_is_an_asgi3_application_on_its_own():
         await comm.send_input({"type": "websocket.disconnect", "code": 1000})
         await comm.wait(timeout=5)
         assert comm.future.done()
+
+
+def _awaiting(task: asyncio.Task) -> list[str]:
+    """The coroutines an open socket's task is suspended in, outermost first."""
+    chain, coro = [], task.get_coro()
+    while asyncio.iscoroutine(coro):
+        chain.append(coro.cr_code.co_qualname)
+        coro = coro.cr_await
+    return chain
+
+
+async def test_an_open_socket_keeps_a_frame_only_where_there_is_work_after_it(user):
+    """The routers (by protocol, by path) and the consumer's ASGI function hand over their inner
+    application's awaitable instead of awaiting it: no frame, scope copy or coroutine of theirs
+    is held for an open socket's life. What stays: the access log (it logs when the socket
+    ends), the session middleware (it awaited the user's lookup), the consumer and its loop."""
+    payment = await database_sync_to_async(make_payment)(user)
+    ws = await communicator(payment, user)
+    connected, _ = await ws.connect(timeout=5)
+    assert connected
+    await ws.receive_json_from(timeout=5)
+    assert _awaiting(ws.future) == [
+        "AccessLog.__call__",
+        "SocketAuthMiddleware.__call__",
+        "BridgedJsonConsumer.__call__",
+        "dispatch_in_turn",
+    ]
+    await ws.disconnect()
