@@ -220,49 +220,55 @@ class ProtocolRouter(ProtocolTypeRouter):
 
 
 class PathRouter(URLRouter):
-    """``URLRouter`` (the same routes, checks, ``path_remaining``, ``url_route`` and errors)
-    without a frame or a scope copy of its own: the route's application gets the one copy, as
-    it does from Channels' router. Nested routers (``URLRouter`` ones become ``PathRouter``)
-    raise ``Resolver404`` as they are called, so a route that matched only in part falls
-    through to the next one, as in Channels."""
-
-    def __init__(self, routes):
-        super().__init__(routes)
-        self.applications = [
-            PathRouter(route.callback.routes) if type(route.callback) is URLRouter else route.callback
-            for route in self.routes
-        ]
+    """``URLRouter`` (Channels 4.3's: the same routes, checks, ``path_remaining``,
+    ``url_route`` and errors; ``tests/mpesa_plumbing/test_routers.py`` runs every case through
+    both) that keeps no frame or scope copy of its own once the route leads to a consumer: the
+    consumer gets the one copy, as from Channels' router. Any other application (a nested
+    router, a middleware around one) is awaited in a frame that goes on to the next route when
+    it raises ``Resolver404`` (a nested router that matched only in part), as Channels' does."""
 
     @markcoroutinefunction
     def __call__(self, scope, receive, send):
         path = scope.get("path_remaining", scope.get("path", None))
         if path is None:
             return _raise(ValueError("No 'path' key in connection scope, cannot route URLs"))
-        nested = "path_remaining" in scope
-        if not nested:  # the outermost router: strip root_path
+        if "path_remaining" not in scope:  # the outermost router: strip root_path
             root_path = scope.get("root_path", "")
             if root_path and not path.startswith(root_path):
                 return _raise(ValueError(f"No route found for path {path!r}."))
             path = path[len(root_path) :]
-        path = path.lstrip("/")  # as Django matches
-        for route, application in zip(self.routes, self.applications, strict=True):
+        return self._route(scope, path.lstrip("/"), 0, receive, send)  # lstrip: as Django matches
+
+    def _route(self, scope, path: str, start: int, receive, send):
+        """The awaitable of the first route from ``start`` on that matches ``path``."""
+        for index in range(start, len(self.routes)):
+            route = self.routes[index]
             try:
                 match = route.pattern.match(path)
-                if match:
-                    new_path, args, kwargs = match
-                    outer = scope.get("url_route", {})
-                    url_route = {
-                        "args": outer.get("args", ()) + args,
-                        "kwargs": {**outer.get("kwargs", {}), **kwargs, **route.default_args},
-                    }
-                    return application(
-                        dict(scope, path_remaining=new_path, url_route=url_route), receive, send
-                    )
             except Resolver404:
-                pass  # a nested router found nothing: the next route
-        if nested:
-            raise Resolver404(f"No route found for path {path!r}.")
+                continue
+            if not match:
+                continue
+            new_path, args, kwargs = match
+            outer = scope.get("url_route", {})
+            url_route = {
+                "args": outer.get("args", ()) + args,
+                "kwargs": {**outer.get("kwargs", {}), **kwargs, **route.default_args},
+            }
+            called = route.callback(dict(scope, path_remaining=new_path, url_route=url_route), receive, send)
+            if hasattr(route.callback, "consumer_class"):  # a consumer (as_asgi): it routes no further
+                return called
+            return self._falling_through(called, scope, path, index + 1, receive, send)
+        if "path_remaining" in scope:
+            return _raise(Resolver404(f"No route found for path {path!r}."))
         return _raise(ValueError(f"No route found for path {path!r}."))
+
+    async def _falling_through(self, called, scope, path: str, next_route: int, receive, send):
+        try:
+            return await called
+        except Resolver404:
+            pass  # a nested router found nothing: the routes after it
+        return await self._route(scope, path, next_route, receive, send)
 
 
 async def _raise(exc: Exception):

@@ -28,6 +28,7 @@ its configuration from ``REDIS_URL``)::
 import asyncio
 import heapq
 import itertools
+import logging
 import time
 from collections import deque
 from copy import deepcopy
@@ -36,6 +37,8 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 
 class LocalChannelLayer(InMemoryChannelLayer):
@@ -278,7 +281,9 @@ class OneReaderRedisChannelLayer(RedisChannelLayer):
             raise
         except Exception as exc:  # Redis gone: each waiting receive fails, as in channels-redis
             if self._reader is not asyncio.current_task():
-                return  # replaced (cancelled as it failed): the receives waiting are the new reader's
+                # Replaced (cancelled as it failed): the receives now waiting are the new reader's.
+                logger.debug("a replaced Redis reader ended with %r", exc)
+                return
             self._reader = None
             waiting, self._waiting = self._waiting, {}
             for receivers in waiting.values():

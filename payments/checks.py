@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db.utils import load_backend
 
 from mpesa_plumbing.layers import is_in_process
 
@@ -122,7 +124,7 @@ def check_integration(app_configs=None, **kwargs):
             Warning(
                 f"SQLite database {', '.join(deferred)} without transaction_mode IMMEDIATE: a write that "
                 "meets another fails at once with 'database is locked' (a 500) instead of waiting its turn.",
-                hint='Add OPTIONS {"transaction_mode": "IMMEDIATE", "timeout": 10} (README, '
+                hint='Add OPTIONS {"transaction_mode": "IMMEDIATE"} (README, '
                 '"Add M-Pesa checkout to your Django project", step 2).',
                 id="payments.W012",
             )
@@ -159,12 +161,22 @@ def check_integration(app_configs=None, **kwargs):
 
 
 def sqlite_without_immediate_writes(databases: dict) -> list[str]:
-    """The SQLite aliases whose transactions start DEFERRED (Django's default): a transaction
-    that reads before it writes (the engine's settle, the simulator's push) cannot wait for the
-    write lock another connection holds, and SQLite refuses it at once whatever the timeout."""
+    """The SQLite aliases (any backend of SQLite's vendor: spatialite, a subclass) whose
+    transactions start DEFERRED (Django's default): a transaction that reads before it writes
+    (the engine's settle, the simulator's push) cannot wait for the write lock another
+    connection holds, and SQLite refuses it at once whatever the timeout. IMMEDIATE and
+    EXCLUSIVE take the lock at BEGIN, so writers wait their turn."""
     return [
         alias
         for alias, database in databases.items()
-        if database.get("ENGINE", "").endswith("sqlite3")
-        and str(database.get("OPTIONS", {}).get("transaction_mode", "")).upper() != "IMMEDIATE"
+        if _vendor(database.get("ENGINE", "")) == "sqlite"
+        and str(database.get("OPTIONS", {}).get("transaction_mode") or "").upper()
+        not in ("IMMEDIATE", "EXCLUSIVE")
     ]
+
+
+def _vendor(engine: str) -> str | None:
+    try:
+        return load_backend(engine).DatabaseWrapper.vendor
+    except (ImproperlyConfigured, ImportError):  # Django's own error to report (a bad ENGINE, no driver)
+        return None

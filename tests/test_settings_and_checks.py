@@ -201,10 +201,13 @@ def test_integration_checks_name_the_missing_step(settings, overrides, expected)
 @pytest.mark.parametrize(
     ("options", "warned"),
     [
+        (None, True),
         ({}, True),
         ({"timeout": 20}, True),
+        ({"transaction_mode": "DEFERRED"}, True),
         ({"transaction_mode": "IMMEDIATE"}, False),
         ({"transaction_mode": "immediate"}, False),
+        ({"transaction_mode": "EXCLUSIVE"}, False),
     ],
 )
 def test_sqlite_that_fails_writes_at_once_is_a_warning(settings, options, warned):
@@ -213,9 +216,11 @@ def test_sqlite_that_fails_writes_at_once_is_a_warning(settings, options, warned
     from payments.checks import check_integration
 
     assert "payments.W012" not in {issue.id for issue in check_integration()}  # the project's own
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3"}
     databases = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3", "OPTIONS": options},
+        "default": sqlite if options is None else {**sqlite, "OPTIONS": options},
         "reports": {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"},
+        "broken": {"ENGINE": "no.such.backend", "NAME": "x"},  # Django's own error, not ours
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Overriding setting DATABASES": no connection is opened

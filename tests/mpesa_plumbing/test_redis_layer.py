@@ -135,13 +135,19 @@ async def test_a_cancelled_last_receive_keeps_its_message_first_in_line(ours):
         assert [(await ours.receive(channel))["type"] for _ in range(2)] == ["m.1", "m.2"]
 
 
-async def test_the_reader_stops_with_the_last_receive_and_starts_again(ours):
-    channel = await ours.new_channel()
-    waiting = asyncio.ensure_future(ours.receive(channel))
-    await until(lambda: ours._reader is not None)
-    reader = ours._reader
+async def cancel_the_first_receive(layer, channel: str) -> asyncio.Task:
+    """Start a receive, let it start the reader, cancel it: the reader it started."""
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await until(lambda: layer._reader is not None)
+    reader = layer._reader
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
+    return reader
+
+
+async def test_the_reader_stops_with_the_last_receive_and_starts_again(ours):
+    channel = await ours.new_channel()
+    reader = await cancel_the_first_receive(ours, channel)
     await until(reader.done, 2)  # no reader left blocked in Redis for nobody
     assert reader.cancelled() and ours._reader is None and not ours._waiting
     await ours.send(channel, {"type": "later"})
@@ -211,11 +217,7 @@ async def test_a_replaced_readers_failure_fails_no_receive(ours, monkeypatch):
 
     monkeypatch.setattr(ours, "receive_single", receive_single)
     channel = await ours.new_channel()
-    first = asyncio.ensure_future(ours.receive(channel))
-    await until(lambda: ours._reader is not None)
-    stale = ours._reader
-    first.cancel()
-    await asyncio.gather(first, return_exceptions=True)
+    stale = await cancel_the_first_receive(ours, channel)
     second = asyncio.ensure_future(ours.receive(channel))
     await until(lambda: len(calls) == 2)  # the new reader is reading
     gate.set()

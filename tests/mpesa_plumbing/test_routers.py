@@ -5,6 +5,7 @@ frame of their own."""
 import asyncio
 
 import pytest
+from channels.middleware import BaseMiddleware
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path, re_path
 from django.urls.exceptions import Resolver404
@@ -19,15 +20,21 @@ def echo(name: str):
     return app
 
 
+class Passing(BaseMiddleware):
+    """A middleware around a nested router: its miss is raised when it is awaited."""
+
+
 def routes(router):
     """The same table for both classes: endpoints, converters, defaults, nested routers (a
-    nested miss falls through to the next route), a catch-all last."""
+    nested miss falls through to the next route), one behind a middleware, a catch-all last."""
     return [
         path("ws/payments/<uuid:public_id>/", echo("payment")),
         re_path(r"^ws/orders/(?P<number>\d+)/$", echo("order"), {"lang": "sw", "number": "from the route"}),
         re_path(r"^ws/shop/(?P<shop>\w+)/", router([path("tills/<int:till>/", echo("till"))])),
         re_path(r"^ws/(\w+)/", router([re_path(r"^deep/(\d+)/$", echo("deep"))])),
         path("ws/shop/<str:shop>/other/", echo("after a nested miss")),
+        re_path(r"^ws/mw/", Passing(router([path("x/", echo("behind a middleware"))]))),
+        path("ws/mw/y/", echo("after a miss behind a middleware")),
         re_path(r"", echo("denier")),
     ]
 
@@ -40,13 +47,18 @@ PATHS = [
     "/ws/shop/duka/other/",
     "/ws/x/deep/9/",
     "/ws/x/shallow/",
+    "/ws/mw/x/",
+    "/ws/mw/y/",
     "/nothing/",
 ]
 
 
 async def outcome(application, scope):
+    """What the application does with ``scope``; a refusal is raised when it is awaited, as
+    Channels raises it (a server calls the application before it awaits it)."""
+    called = application(scope, None, None)
     try:
-        return await application(scope, None, None)
+        return await called
     except (ValueError, Resolver404) as exc:
         return type(exc).__name__, str(exc)
 
@@ -59,6 +71,7 @@ async def test_a_path_goes_where_channels_router_sends_it(where, root_path):
     assert await outcome(PathRouter(routes(PathRouter)), dict(scope)) == expected
     assert await outcome(PathRouter(routes(URLRouter)), dict(scope)) == expected  # Channels' nested ones
     assert expected[0] != "denier" or where in ("/ws/orders/forty-two/", "/ws/x/shallow/", "/nothing/")
+    assert not isinstance(expected[0], str) or not expected[0].endswith("Error")
 
 
 async def test_router_refusals_are_channels_own():
@@ -75,15 +88,36 @@ async def test_router_refusals_are_channels_own():
         )
 
 
-async def test_the_routers_hand_over_the_applications_awaitable():
+async def test_the_routers_hand_over_a_consumers_awaitable():
+    """A consumer (what ``as_asgi`` returns, marked by ``consumer_class``) runs in the server's
+    task with no router coroutine around it; anything else is awaited in one that can fall
+    through to the next route."""
     gate = asyncio.Event()
 
     async def socket(scope, receive, send):
         await gate.wait()
 
-    app = ProtocolRouter({"websocket": PathRouter([path("ws/a/", socket)])})
-    task = asyncio.ensure_future(app({"type": "websocket", "path": "/ws/a/"}, None, None))
+    async def other(scope, receive, send):
+        await gate.wait()
+
+    socket.consumer_class = None
+    app = ProtocolRouter({"websocket": PathRouter([path("ws/a/", socket), path("ws/b/", other)])})
+    tasks = [
+        asyncio.ensure_future(app({"type": "websocket", "path": p}, None, None)) for p in ("/ws/a/", "/ws/b/")
+    ]
     await asyncio.sleep(0)
-    assert task.get_coro().cr_code is socket.__code__  # no router coroutine around it
+    assert [task.get_coro().cr_code.co_name for task in tasks] == ["socket", "_falling_through"]
     gate.set()
-    await task
+    await asyncio.gather(*tasks)
+
+
+def test_a_consumers_asgi_function_is_channels_own_but_frameless():
+    from payments.live.consumers import PaymentStatusConsumer
+
+    app = PaymentStatusConsumer.as_asgi(groups=["extra"])
+    assert app.consumer_class is PaymentStatusConsumer and app.consumer_initkwargs == {"groups": ["extra"]}
+    assert app.__wrapped__ is PaymentStatusConsumer and app.__name__ == "PaymentStatusConsumer"
+    assert asyncio.iscoroutinefunction(app)  # uvicorn's and asgiref's ASGI 3 test
+    called = app({"type": "websocket"}, None, None)
+    assert called.cr_code.co_qualname == "BridgedJsonConsumer.__call__"  # the consumer's own coroutine
+    called.close()
