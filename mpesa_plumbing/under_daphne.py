@@ -1,19 +1,30 @@
-"""What the engine changes in Daphne when it serves the application: one thing.
+"""What the engine changes in Daphne when it serves the application: two things.
 
-Twisted's HTTP request parses every POST body with a form content type into ``request.args``
-(``parsePOSTFormSubmission``, on by default) before Daphne hands the body, unparsed, to the
-ASGI application, which is the only reader (Django parses forms itself). Daphne never reads
-``request.args``, so that parse is pure cost, and it runs on the event loop before any of our
-limits can see the request: a multipart body of many small parts stalls every socket of the
-process (about 0.3 s of CPU per megabyte here), and every other POST pays for parsing its
-Content-Type with the ``email`` package. ``daphne_without_form_parsing`` builds Daphne's
-requests with the parse off (Twisted's own constructor argument). It changes Daphne's request
-class wherever Daphne is imported (``daphne`` in ``INSTALLED_APPS`` imports it in every process
-that sets Django up); other servers (uvicorn) never use that class, and without Daphne
-imported it does nothing.
+- ``daphne_without_form_parsing``: Twisted's HTTP request parses every POST body with a form
+  content type into ``request.args`` (``parsePOSTFormSubmission``, on by default) before
+  Daphne hands the body, unparsed, to the ASGI application, which is the only reader (Django
+  parses forms itself). Daphne never reads ``request.args``, so that parse is pure cost, and it
+  runs on the event loop before any of our limits can see the request: a multipart body of
+  many small parts stalls every socket of the process (about 0.3 s of CPU per megabyte here),
+  and every other POST pays for parsing its Content-Type with the ``email`` package. Daphne's
+  requests are built with the parse off (Twisted's own constructor argument).
+- ``daphne_with_spread_pings``: Daphne pings a socket ``--ping-interval`` (20 s) after it
+  opened and then every interval, from one pass over every connection every 2 s. Sockets that
+  opened together (every customer reconnecting after a deploy, the bench's sockets) are pinged
+  together, in the same pass, every interval for as long as they stay open: a burst of
+  thousands of frames that stalls the event loop, and every callback behind it (the bench's
+  75/s rung, about 20 s after its sockets opened, had its p99 at 20–180 ms in every run under
+  Daphne and never under uvicorn, whose pings run on a timer per connection). A socket's first
+  ping now comes at a random moment of its first interval, so the pings of sockets opened
+  together spread over the interval's passes and stay spread.
+
+Each changes Daphne's class wherever Daphne is imported (``daphne`` in ``INSTALLED_APPS``
+imports it in every process that sets Django up); other servers (uvicorn) never use those
+classes, and without Daphne imported each does nothing.
 """
 
 import inspect
+import random
 import sys
 
 
@@ -41,4 +52,29 @@ def daphne_without_form_parsing() -> bool:
 
     # Daphne's HTTPFactory.buildProtocol looks the name up at each connection.
     http_protocol.WebRequest = WebRequestWithoutFormParsing
+    return True
+
+
+def daphne_with_spread_pings() -> bool:
+    """Make Daphne ping each socket first at a random moment of its first ``--ping-interval``
+    (once per process). True when Daphne's WebSocket protocol now does; False when Daphne is
+    not imported."""
+    ws_protocol = sys.modules.get("daphne.ws_protocol")
+    if ws_protocol is None:
+        return False
+    factory = ws_protocol.WebSocketFactory
+    if getattr(factory.protocol, "spreads_pings", False):
+        return True
+
+    class WebSocketProtocolSpreadingPings(factory.protocol):
+        spreads_pings = True
+
+        def onOpen(self):
+            super().onOpen()
+            # Daphne pings once now - last_ping > ping_interval: this socket's first ping falls
+            # anywhere in its first interval, the later ones an interval apart after it.
+            self.last_ping -= random.uniform(0, self.server.ping_interval)
+
+    # Twisted's Factory.buildProtocol instantiates ``factory.protocol`` at each connection.
+    factory.protocol = WebSocketProtocolSpreadingPings
     return True
