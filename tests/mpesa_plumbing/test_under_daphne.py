@@ -83,7 +83,6 @@ async def test_a_live_daphne_pings_sockets_opened_together_in_different_passes(t
     them in one."""
     app = App(tmp_path)
     app.server.args[-1:-1] = ["--ping-interval", "4", "--ping-timeout", "30"]
-    app.server.start()
     loop = asyncio.get_running_loop()
 
     async def first_ping(session: aiohttp.ClientSession, n: int) -> float:
@@ -95,6 +94,7 @@ async def test_a_live_daphne_pings_sockets_opened_together_in_different_passes(t
             return loop.time()
 
     try:
+        app.server.start()  # inside: a server that never came up is stopped too
         async with aiohttp.ClientSession() as session:
             arrivals = sorted(await asyncio.gather(*(first_ping(session, n) for n in range(24))))
     finally:
