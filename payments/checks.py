@@ -119,7 +119,7 @@ def check_integration(app_configs=None, **kwargs):
                 id="payments.E011",
             )
         )
-    if deferred := sqlite_without_immediate_writes(settings.DATABASES):
+    if deferred := _sqlite_without_immediate_writes(settings.DATABASES):
         issues.append(
             Warning(
                 f"SQLite database {', '.join(deferred)} without transaction_mode IMMEDIATE: a write that "
@@ -160,7 +160,7 @@ def check_integration(app_configs=None, **kwargs):
     return issues
 
 
-def sqlite_without_immediate_writes(databases: dict) -> list[str]:
+def _sqlite_without_immediate_writes(databases: dict) -> list[str]:
     """The SQLite aliases (any backend of SQLite's vendor: spatialite, a subclass) whose
     transactions start DEFERRED (Django's default): a transaction that reads before it writes
     (the engine's settle, the simulator's push) cannot wait for the write lock another
