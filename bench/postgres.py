@@ -16,6 +16,7 @@ from tests.helpers.topology import PYTHON, ROOT, PostgresServer, manage
 
 from .config import N_LARGE, SPARE, log
 from .servers import stack_env
+from .stack_rows import measure_stack
 
 ROWS = (("pg-redis-1p", 1, False), ("pg-redis-2p-spread", 2, True))
 SETUP_ESTIMATE_S = 25  # initdb, start, migrate, seed 5,040 payments
@@ -52,4 +53,4 @@ def postgres_rows(run) -> None:
         with _admin(server) as admin:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "bench_template"')
         database = {"url": f"{base}/{name}", "fixtures": fixtures, "session": session}
-        run.stack(config, "redis", processes, spread=spread, database=database)
+        measure_stack(run, config, "redis", processes, spread=spread, database=database)

@@ -21,13 +21,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.helpers.topology import PYTHON, ROOT, Process, RedisServer, free_port, manage
+from tests.helpers.topology import PYTHON, ROOT, Process, RedisServer, manage
 
 from . import report
 from .config import (
     BUDGET_S,
     CPU_DRIVER,
-    CPU_SERVER,
     FIXED_RATE,
     FIXED_SECONDS,
     FLOOR_LADDER,
@@ -39,14 +38,14 @@ from .config import (
     RUNG_SECONDS,
     SPARE,
     STACK_LADDER,
-    STACK_STAGE_ESTIMATES,
     log,
 )
 from .floor_stage import measure_floor
 from .polling import measure_polling
 from .postgres import postgres_rows
 from .procstat import raise_nofile
-from .servers import STACK_RESET_SQL, BenchServer, errors_in, pin, redis_version, stack_env, taskset
+from .servers import BenchServer, redis_version, stack_env, taskset
+from .stack_rows import measure_stack
 from .upstream import measure_oauth
 
 
@@ -264,90 +263,6 @@ class Run:
             "driver_cpus": driver_cpus,
         }
 
-    # --- push: our stack --------------------------------------------------------------
-    def stack(
-        self,
-        config: str,
-        layer: str,
-        processes: int,
-        spread: bool = False,
-        database: dict | None = None,
-        server: str = "daphne",
-    ) -> None:
-        """``processes`` = 1: one Daphne on core 0. 2: callbacks go to process A (core 0),
-        sockets live on process B (core 1); the driver and Redis then float on both cores.
-        ``spread``: both processes take sockets and callbacks, as behind nginx (socket i on
-        process i % 2, its callback on (i // 2) % 2: half the frames cross processes).
-        ``database``: {"url", "fixtures", "session"} of a PostgreSQL copy (bench/postgres.py)
-        instead of a copy of the SQLite template. ``server``: "daphne" or "uvicorn" (the same
-        application under another ASGI server)."""
-        db = database["url"] if database else self.fresh_db(config)
-        small, large = STACK_STAGE_ESTIMATES[config]
-        if not self.fits(config, small + LADDER_ESTIMATE_S):
-            return
-        if self.redis:
-            self.redis.flush()
-        ports = [free_port() for _ in range(processes)]
-        cpus = [CPU_SERVER] if processes == 1 else ["0", "1"]
-        webs = []
-        for port, cpu in zip(ports, cpus, strict=True):
-            env = stack_env(
-                port=port,
-                db=db,
-                redis_url=self.redis.url if layer != "memory" else "",
-                layer=layer,
-                # `make run` (memory layer) runs the job runner in the web process; the Redis
-                # topologies run it in a separate worker, which the callback path does not need.
-                PAYMENTS_RUN_JOBS_IN_PROCESS="true" if layer == "memory" else "false",
-                database_url=database["url"] if database else None,
-            )
-            webs.append(self.web_server(f"{config}-{port}", env=env, port=port, cpus=cpu, server=server))
-        cb_web, sock_web = webs[0], webs[-1]
-        redis_pid = self.redis.process.pid if (self.redis and layer != "memory") else None
-        if self.redis:
-            pin(self.redis.process.pid, CPU_DRIVER if processes == 1 else "0,1")
-        if processes == 1:
-            cpu_pids = {"callbacks": cb_web.pid}
-        elif spread:
-            cpu_pids = {"web-a": webs[0].pid, "web-b": webs[1].pid}
-        else:
-            cpu_pids = {"callbacks": cb_web.pid, "sockets": sock_web.pid}
-        if redis_pid:
-            cpu_pids["redis"] = redis_pid
-        log(f"{config}: {server} pids {[w.pid for w in webs]}")
-        stages = [(N_SMALL, True, small, 40)]
-        if large:
-            stages.append((N_LARGE, False, large, large - 15))
-        spec = self.push_spec(
-            label=config,
-            stages=stages,
-            fixtures=database["fixtures"] if database else self.fixtures,
-            session=database["session"] if database else self.session_key,
-            ws_port=sock_web.port,
-            cb_port=cb_web.port,
-            db=db,
-            reset_sql=STACK_RESET_SQL,
-            rss_pid=sock_web.pid,
-            cpu_pids=cpu_pids,
-            gc_logs=[w.gc_log for w in webs],
-            ladder=STACK_LADDER,
-            budget=(small + (large or 0) + LADDER_ESTIMATE_S) * 1.3,
-            driver_cpus=CPU_DRIVER if processes == 1 else "0,1",
-        )
-        if spread:
-            spec["ws_bases"] = [f"ws://127.0.0.1:{w.port}" for w in webs]
-            spec["http_bases"] = [f"http://127.0.0.1:{w.port}" for w in webs]
-            spec["rss_pid"] = [w.pid for w in webs]
-        result = self.driver(spec, config)
-        for stage in result.get("stages", []):
-            stage["server_log_warnings"] = {str(w.port): errors_in(w.log()) for w in webs}
-        self.stop(*webs)
-        if self.redis:
-            self.redis.flush()
-        self.record(
-            config, {"processes": processes, "layer": layer, "spread": spread, "server": server}, result
-        )
-
     # --- the run ----------------------------------------------------------------------
     def main(self) -> int:
         log(
@@ -363,16 +278,16 @@ class Run:
             measure_floor(self)
             self.redis = RedisServer(self.work).start()
             self.results["redis_version"] = redis_version()
-            self.stack("memory-1p", "memory", 1)
-            self.stack("redis-1p", "redis", 1)
-            self.stack("redis-2p", "redis", 2)
-            self.stack("redis-2p-spread", "redis", 2, spread=True)
-            self.stack("uvicorn-redis-1p", "redis", 1, server="uvicorn")
+            measure_stack(self, "memory-1p", "memory", 1)
+            measure_stack(self, "redis-1p", "redis", 1)
+            measure_stack(self, "redis-2p", "redis", 2)
+            measure_stack(self, "redis-2p-spread", "redis", 2, spread=True)
+            measure_stack(self, "uvicorn-redis-1p", "redis", 1, server="uvicorn")
             postgres_rows(self)
             measure_oauth(self)
             measure_polling(self)
             if os.environ.get("BENCH_PUBSUB") == "1":  # extra row (~65 s): RedisPubSubChannelLayer
-                self.stack("pubsub-1p", "redis-pubsub", 1)
+                measure_stack(self, "pubsub-1p", "redis-pubsub", 1)
         finally:
             self.stop_all()
         self.results["wall_s"] = time.time() - self.t0

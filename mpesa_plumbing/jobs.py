@@ -24,7 +24,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .db import in_db, share_caches
+from .db import checkpoint_sqlite_logs, in_db, share_caches
 
 logger = logging.getLogger("mpesa_plumbing.jobs")
 
@@ -39,6 +39,10 @@ def register_source(name: str, source: Callable[[], int]) -> None:
 
 def sources() -> list[str]:
     return list(_sources)
+
+
+# Built in: every runner keeps SQLite's write-ahead log short, off the request path (db.py).
+register_source("db.checkpoint", checkpoint_sqlite_logs)
 
 
 def claim_due(

@@ -83,7 +83,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=10.0),
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # wal_autocheckpoint: the runner checkpoints (mpesa_plumbing.db.checkpoint_sqlite_logs)
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+        ),
     }
 # One process: the in-memory layer. Several (behind one database): SIMULATOR_REDIS_URL.
 _redis = env.str("SIMULATOR_REDIS_URL", default="")

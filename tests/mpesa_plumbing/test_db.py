@@ -5,6 +5,7 @@ on the caller's event loop (so per-loop clients are reused, never a new loop per
 import asyncio
 import contextvars
 import gc
+import os
 import threading
 
 import pytest
@@ -15,7 +16,8 @@ from django.db import DatabaseError, connection
 from django.test import override_settings
 from django.utils import translation
 
-from mpesa_plumbing.db import close_db_threads, in_db
+from mpesa_plumbing import jobs
+from mpesa_plumbing.db import checkpoint_sqlite_logs, close_db_threads, in_db
 from payments.asgi import checkout_application
 from payments.daraja import client as daraja_client
 from payments.daraja.config import daraja_get_config
@@ -141,3 +143,36 @@ def test_the_servers_tasks_and_the_bridge_share_one_cache_backend():
     finally:
         gc.unfreeze()  # what building the application froze
     assert first is second is the_servers
+
+
+def _file_size() -> int:
+    return os.path.getsize(connection.settings_dict["NAME"])
+
+
+def test_the_runner_copies_the_write_ahead_log_into_the_database_a_request_commit_does_not():
+    """SQLite's checkpoint stalls the commit that finds the log past its threshold (every
+    33rd callback in ``make bench``); the runner's pass does it instead. Each INSERT below
+    commits on its own, as a callback's statements do, ~1,500 pages in all: past SQLite's
+    default threshold (1,000), under the project's backstop (10,000)."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("CREATE TABLE checkpoint_probe (b BLOB)")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # from an empty log
+            before = _file_size()
+            for _ in range(300):
+                cursor.execute("INSERT INTO checkpoint_probe VALUES (randomblob(20000))")
+            assert _file_size() == before  # every page still only in the log: no commit copied it
+            assert jobs.run_due_jobs()["db.checkpoint"] == 0  # no jobs: an idle runner still waits
+            assert _file_size() >= before + 300 * 20_000
+        finally:
+            cursor.execute("DROP TABLE checkpoint_probe")
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_checkpoint_leaves_a_connection_inside_a_transaction_alone():
+    """SQLite refuses to checkpoint inside a transaction ("database table is locked"): a
+    runner pass inside a test's transaction checkpoints nothing and raises nothing."""
+    assert connection.in_atomic_block
+    assert checkpoint_sqlite_logs() == 0
