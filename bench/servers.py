@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers.topology import PYTHON, Daphne, app_env
+from tests.helpers.topology import PYTHON, Daphne, Worker, app_env
 from tests.helpers.uvicorn import Uvicorn
 
 from .config import N_LARGE, SPARE
@@ -37,6 +37,16 @@ def taskset(cpus: str | None) -> list[str]:
     if cpus and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", cpus]
     return []
+
+
+class BenchWorker(Worker):
+    """``manage.py payments_worker`` as the topology test starts it, without Django's system
+    checks: the bench's production profile points Daraja at a loopback simulator over plain
+    HTTP, which the deploy checks refuse (payments.E001, E005); Daphne runs none."""
+
+    def __init__(self, *, env: dict, log_path: Path, poll: float):
+        super().__init__(env=env, log_path=log_path, poll=poll)
+        self.args.append("--skip-checks")
 
 
 class BenchServer(Daphne):

@@ -4,7 +4,7 @@ Redis topologies, as in production), a ``payments_worker`` runs beside them, on 
 core, and its CPU is the server side's: it runs the jobs and checkpoints SQLite's write-ahead
 log (``mpesa_plumbing.db.checkpoint_sqlite_logs``), which a request commit would otherwise do."""
 
-from tests.helpers.topology import Worker, free_port
+from tests.helpers.topology import free_port
 
 from .config import (
     CPU_DRIVER,
@@ -16,7 +16,7 @@ from .config import (
     STACK_STAGE_ESTIMATES,
     log,
 )
-from .servers import STACK_RESET_SQL, errors_in, pin, stack_env
+from .servers import STACK_RESET_SQL, BenchWorker, errors_in, pin, stack_env
 
 
 def measure_stack(
@@ -51,14 +51,14 @@ def measure_stack(
             redis_url=run.redis.url if layer != "memory" else "",
             layer=layer,
             # `make run` (memory layer) runs the job runner in the web process; the Redis
-            # topologies run it in a separate worker, which the callback path does not need.
+            # topologies run it in a separate worker (below), as production does.
             PAYMENTS_RUN_JOBS_IN_PROCESS="true" if layer == "memory" else "false",
             database_url=database["url"] if database else None,
         )
         webs.append(run.web_server(f"{config}-{port}", env=env, port=port, cpus=cpu, server=server))
     worker = None
     if layer != "memory":  # the jobs, off the servers (the topology test's worker, production's poll)
-        worker = run.start(Worker(env=env, log_path=run.work / f"{config}-worker.log", poll=1.0))
+        worker = run.start(BenchWorker(env=env, log_path=run.work / f"{config}-worker.log", poll=1.0))
         pin(worker.pid, CPU_SERVER)
     cb_web, sock_web = webs[0], webs[-1]
     redis_pid = run.redis.process.pid if (run.redis and layer != "memory") else None
@@ -101,6 +101,9 @@ def measure_stack(
     result = run.driver(spec, config)
     for stage in result.get("stages", []):
         stage["server_log_warnings"] = {str(w.port): errors_in(w.log()) for w in webs}
+    if worker is not None and not worker.alive():  # its checkpoints then fell to the servers' commits
+        result.setdefault("notes", []).append(f"the worker exited early: {worker.log()[-300:]}")
+        log(f"{config}: the worker exited early")
     run.stop(*webs, *([worker] if worker else []))
     if run.redis:
         run.redis.flush()
