@@ -1,4 +1,4 @@
-"""What the engine changes in Daphne when it serves the application: two things.
+"""What the engine changes in Daphne when it serves the application: three things.
 
 - ``daphne_without_form_parsing``: Twisted's HTTP request parses every POST body with a form
   content type into ``request.args`` (``parsePOSTFormSubmission``, on by default) before
@@ -18,14 +18,23 @@
   ping now comes at a random moment of its first interval, so the pings of sockets opened
   together spread over the interval's passes and stay spread.
 
+- ``daphne_with_sliced_timeout_checks``: that pass (every connection's timeouts, and its ping
+  when due) walks every connection at once, on the event loop: with 5,000 sockets some tens of
+  milliseconds every 2 s, in which every callback waits (the 5,000-socket rows' p99 in ``make
+  bench``, 37-58 ms). It now walks a tenth of them every 0.2 s: each connection is checked
+  as often, and the loop never stops for long.
+
 Each changes Daphne's class wherever Daphne is imported (``daphne`` in ``INSTALLED_APPS``
 imports it in every process that sets Django up); other servers (uvicorn) never use those
 classes, and without Daphne imported each does nothing.
 """
 
+import collections
 import inspect
 import random
 import sys
+
+DAPHNE_CHECK_SECONDS = 2.0  # Daphne's Server.timeout_checker: one pass every 2 s
 
 
 def daphne_without_form_parsing() -> bool:
@@ -77,4 +86,32 @@ def daphne_with_spread_pings() -> bool:
 
     # Twisted's Factory.buildProtocol instantiates ``factory.protocol`` at each connection.
     factory.protocol = WebSocketProtocolSpreadingPings
+    return True
+
+
+def daphne_with_sliced_timeout_checks(slices: int = 10) -> bool:
+    """Make Daphne's pass over every connection (timeouts, keepalive pings), every 2 s, run a
+    ``slices``-th of it every ``2 / slices`` s (once per process): each connection is still
+    checked about every 2 s. True when Daphne's server now does; False when Daphne is not
+    imported or its server has no such pass."""
+    server_module = sys.modules.get("daphne.server")
+    if server_module is None or not hasattr(server_module.Server, "timeout_checker"):
+        return False
+    server_class = server_module.Server
+    if getattr(server_class, "slices_timeout_checks", False):
+        return True
+
+    def timeout_checker(self) -> None:
+        queue = self.__dict__.get("timeout_queue")
+        if not queue:  # a pass starts: every connection open now, in ``slices`` turns
+            queue = self.timeout_queue = collections.deque(self.connections)
+            self.timeout_slice = -(-len(queue) // slices)
+        for _ in range(min(self.timeout_slice, len(queue))):
+            protocol = queue.popleft()
+            if protocol in self.connections:  # not closed since the pass started
+                protocol.check_timeouts()
+        server_module.reactor.callLater(DAPHNE_CHECK_SECONDS / slices, self.timeout_checker)
+
+    server_class.timeout_checker = timeout_checker
+    server_class.slices_timeout_checks = True
     return True

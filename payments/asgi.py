@@ -25,7 +25,11 @@ from django.urls import re_path
 from mpesa_plumbing.asgi import AccessLog, BodySizeLimit, OriginValidator, PathRouter, ProtocolRouter
 from mpesa_plumbing.db import share_caches
 from mpesa_plumbing.jobs import start_in_process_runner
-from mpesa_plumbing.under_daphne import daphne_with_spread_pings, daphne_without_form_parsing
+from mpesa_plumbing.under_daphne import (
+    daphne_with_sliced_timeout_checks,
+    daphne_with_spread_pings,
+    daphne_without_form_parsing,
+)
 
 from .checkout.callback_url import CALLBACK_PATH_PREFIX, redact_callback_tokens
 from .http.callback import with_callbacks
@@ -60,6 +64,7 @@ def checkout_application(django_asgi_app, websocket_urlpatterns, *, start_jobs: 
     )
     daphne_without_form_parsing()  # under Daphne: no parse of bodies nobody reads (its docstring)
     daphne_with_spread_pings()  # under Daphne: sockets opened together are not pinged together
+    daphne_with_sliced_timeout_checks()  # under Daphne: its pass over every socket, a tenth at a time
     if settings.PAYMENTS_GC_THRESHOLDS:
         gc.set_threshold(*settings.PAYMENTS_GC_THRESHOLDS)
     share_caches()  # one backend per alias for the server's tasks and the bridge (db.py)
