@@ -64,7 +64,7 @@ def checkout_application(django_asgi_app, websocket_urlpatterns, *, start_jobs: 
     )
     daphne_without_form_parsing()  # under Daphne: no parse of bodies nobody reads (its docstring)
     daphne_with_spread_pings()  # under Daphne: sockets opened together are not pinged together
-    daphne_with_sliced_timeout_checks()  # under Daphne: its pass over every socket, a tenth at a time
+    daphne_with_sliced_timeout_checks()  # under Daphne: its pass over every socket, <= 500 at a time
     if settings.PAYMENTS_GC_THRESHOLDS:
         gc.set_threshold(*settings.PAYMENTS_GC_THRESHOLDS)
     share_caches()  # one backend per alias for the server's tasks and the bridge (db.py)

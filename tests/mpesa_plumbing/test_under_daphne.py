@@ -89,31 +89,50 @@ class _Connection:
         self.checked.append(self.n)
 
 
-def test_daphnes_pass_over_every_connection_runs_a_tenth_at_a_time(monkeypatch):
+def _server(monkeypatch, n: int, checked: list[int], delays: list[float]):
+    monkeypatch.setattr(daphne_server, "reactor", SimpleNamespace(callLater=lambda s, _fn: delays.append(s)))
+    server = daphne_server.Server.__new__(daphne_server.Server)  # its pass needs only ``connections``
+    server.connections = {_Connection(i, checked): {} for i in range(n)}
+    return server
+
+
+def test_daphnes_pass_over_every_connection_runs_in_turns_of_at_most_500(monkeypatch):
     """Daphne checks every connection (timeouts, the ping when due) in one pass every 2 s; now
-    a tenth of them every 0.2 s: each is still checked once per 2 s, a connection closed during
-    the pass is skipped, and one opened during it waits for the next pass, as before."""
+    in turns of at most 500 spread over the 2 s: each is still checked once per pass, one
+    closed during the pass is skipped, and one opened during it waits for the next pass, as
+    before."""
     assert daphne_with_sliced_timeout_checks() is True
     checker = daphne_server.Server.timeout_checker
     assert daphne_with_sliced_timeout_checks() is True and daphne_server.Server.timeout_checker is checker
-    delays: list[float] = []
-    monkeypatch.setattr(daphne_server, "reactor", SimpleNamespace(callLater=lambda s, _fn: delays.append(s)))
     checked: list[int] = []
-    server = daphne_server.Server.__new__(daphne_server.Server)  # its pass needs only ``connections``
-    server.connections = {_Connection(n, checked): {} for n in range(25)}
-    closed = next(c for c in server.connections if c.n == 20)
+    delays: list[float] = []
+    server = _server(monkeypatch, 2_500, checked, delays)
+    closed = next(c for c in server.connections if c.n == 2_000)
     turns = []
-    for turn in range(9):  # 25 connections: 3 per turn
+    for turn in range(5):  # 2,500 connections: five turns of 500, 0.4 s apart
         before = len(checked)
         server.timeout_checker()
         turns.append(len(checked) - before)
         if turn == 0:
             del server.connections[closed]
-            server.connections[_Connection(99, checked)] = {}
-    assert max(turns) == 3 and not server.timeout_queue and delays == [0.2] * 9  # the pass in 9 turns
-    assert sorted(checked) == [n for n in range(25) if n != 20]  # 99 opened after the pass began
-    server.timeout_checker()  # the next pass: every connection open now, 99 among them
-    assert checked[-3:] == [0, 1, 2] and [c.n for c in server.timeout_queue][-1] == 99
+            server.connections[_Connection(99_999, checked)] = {}
+    assert turns == [500, 500, 500, 500, 499] and not server.timeout_queue and delays == [0.4] * 5
+    assert sorted(checked) == [n for n in range(2_500) if n != 2_000]  # 99,999 opened after it began
+    server.timeout_checker()  # the next pass: every connection open now, 99,999 among them
+    assert checked[-500:] == list(range(500)) and server.timeout_queue[-1].n == 99_999
+
+
+@pytest.mark.parametrize(("n", "turns", "delay"), [(0, 1, 2.0), (300, 1, 2.0), (6_000, 10, 0.2)])
+def test_a_few_connections_are_one_pass_and_many_at_most_ten_turns(monkeypatch, n, turns, delay):
+    """Up to 500 connections it is Daphne's own pass (one turn, 2 s apart); past 5,000 the
+    turns stay ten, 0.2 s apart, and grow (a turn costs more than its share of the work)."""
+    assert daphne_with_sliced_timeout_checks() is True
+    checked: list[int] = []
+    delays: list[float] = []
+    server = _server(monkeypatch, n, checked, delays)
+    for _ in range(turns):
+        server.timeout_checker()
+    assert sorted(checked) == list(range(n)) and delays == [delay] * turns
 
 
 async def test_a_live_daphne_pings_sockets_opened_together_over_more_than_a_second(tmp_path):
