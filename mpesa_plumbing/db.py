@@ -108,9 +108,9 @@ def checkpoint_sqlite_logs() -> int:
 
     SQLite's own checkpoint runs inside the COMMIT of whichever request first finds the log
     past ``wal_autocheckpoint`` pages (1,000 by default; a settled callback writes about 30):
-    that commit copies the pages and syncs the file, and its callback waits. In ``make bench``
-    every 33rd callback paid it, about 6-8 ms (push p50 4 ms, p99 11.5 ms; the checkpoint here
-    instead and the backstop below: p99 6.6 ms). Here it runs on the runner's bridge thread,
+    that commit copies the pages and syncs the file, and its callback waits. Under the bench's
+    load every 33rd callback paid it, about 6-8 ms (push p50 4 ms, p99 11.5 ms; with the
+    checkpoint here, p99 6.5-7.0 ms: README, Performance). Here it runs on the runner's bridge thread,
     PASSIVE (it waits for no reader or writer; the sync happens with the GIL released), so the
     request connections' ``PRAGMA wal_autocheckpoint=10000`` (``project/settings.py``) is only
     a backstop for a process whose runner is not running. Not inside a transaction (a test's):

@@ -80,7 +80,6 @@ def test_sockets_opened_together_are_first_pinged_across_the_interval():
     assert {int(seconds // 2) for seconds in due_in} == set(range(10))
 
 
-@pytest.mark.slow
 class _Connection:
     def __init__(self, n: int, checked: list[int]):
         self.n, self.checked = n, checked
@@ -135,6 +134,7 @@ def test_a_few_connections_are_one_pass_and_many_at_most_ten_turns(monkeypatch, 
     assert sorted(checked) == list(range(n)) and delays == [delay] * turns
 
 
+@pytest.mark.slow
 async def test_a_live_daphne_pings_sockets_opened_together_over_more_than_a_second(tmp_path):
     """A real Daphne (``--ping-interval 4``) and 24 handset sockets opened at once: their first
     pings arrive over more than a second, where Daphne alone sends all of them in one pass,
